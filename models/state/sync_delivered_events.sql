@@ -1,5 +1,5 @@
 -- Every event the sync sent, once per event_id. outcome is 'acknowledged' (Braze answered 2xx)
--- or 'unknown' (the response never came; see docs/decisions/0003). dbt owns the DDL only.
+-- or 'unknown' (the response never came; see docs/decisions/0011). dbt owns the DDL only.
 with final as (
     select
         cast(null as varchar) as event_id,
