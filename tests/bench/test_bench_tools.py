@@ -1,0 +1,217 @@
+"""The benchmark's parts: stage measurement, the full re-send workload, the DuckDB floor, the
+braze-client loop and the report writer. Real processes, real DuckDB, the real emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from bench import braze_client_env, report
+from bench.full_resend import MAX_OBJECTS, write_payloads
+from bench.measure import run_stage
+from braze_emulator.testing import run_emulator
+from extracts.generator import ExtractSpec, delivery_id, generate_day
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = ExtractSpec(people=600, splits=6, events_per_day=300, attributes=5, seed=3)
+
+
+def test_run_stage_reports_exit_code_peak_memory_and_last_json(tmp_path: Path) -> None:
+    code = "x = bytearray(200 * 1024 * 1024); print('log line'); print('{\"ok\": 1}')"
+    result = run_stage([sys.executable, "-c", code], log=tmp_path / "stage.log")
+    assert result.ok and result.last_json() == {"ok": 1}
+    assert 200 < result.peak_rss_mb < 400
+    assert "log line" in (tmp_path / "stage.log").read_text()
+    failed = run_stage([sys.executable, "-c", "import sys; sys.exit(3)"])
+    assert failed.returncode == 3 and failed.last_json() is None
+    killed = run_stage([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert killed.returncode == -9 and killed.seconds < 5
+
+
+def test_run_stage_memory_is_the_childs_not_this_processs() -> None:
+    ballast = bytearray(500 * 1024 * 1024)
+    ballast[::4096] = b"x" * len(ballast[::4096])  # touch every page: it is resident
+    assert run_stage(["true"]).peak_rss_mb < 100
+    del ballast
+
+
+def _braze_only(landing: Path, day: int) -> list[str]:
+    import duckdb
+
+    return [
+        r[0]
+        for r in duckdb.sql(
+            f"select braze_id from read_csv('{landing}/attributes/{delivery_id(day)}/*.csv', "
+            "all_varchar = true) where external_id is null"
+        ).fetchall()
+    ]
+
+
+def test_full_resend_bodies_cost_what_the_emulator_bills(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    generate_day(landing, SPEC, 0)
+    event_file = landing / "events" / f"events-{delivery_id(0)}.csv"
+    out = tmp_path / "bodies.jsonl"
+    work = write_payloads(landing, delivery_id(0), event_file, out)
+    assert work.people == 600 and work.events == 300
+    assert work.data_points == 600 * (6 + 5) + 300
+    bodies = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(bodies) == work.requests == -(-900 // MAX_OBJECTS)
+    objects = [o for b in bodies for o in b.get("attributes", [])]
+    assert len(objects) == 600
+    for obj in objects:
+        assert ("external_id" in obj) != ("braze_id" in obj)
+        assert sum(k.startswith("AIQ_") for k in obj) == 6 and "ltv_tier" in obj
+    assert all(len(b.get("attributes", [])) + len(b.get("events", [])) <= 75 for b in bodies)
+    with run_emulator() as emu:
+        emu.create_profiles([{"braze_id": b} for b in _braze_only(landing, 0)])
+        with requests.Session() as s:
+            s.headers["Authorization"] = f"Bearer {emu.api_key}"
+            for body in bodies:
+                r = s.post(f"{emu.base_url}/users/track", json=body, timeout=30)
+                assert r.status_code == 201 and not r.json().get("errors"), r.text
+        assert emu.state(include="data_points")["data_points"]["total"] == work.data_points
+
+
+def _floor(landing: Path, db: Path, *extra: str) -> dict[str, object]:
+    result = run_stage(
+        [
+            sys.executable,
+            "-m",
+            "bench.duckdb_floor",
+            "--landing",
+            str(landing),
+            "--db",
+            str(db),
+            *extra,
+        ],
+        cwd=ROOT,
+    )
+    assert result.ok, result.tail()
+    summary = result.last_json()
+    assert summary is not None
+    return summary
+
+
+def test_duckdb_floor_diffs_a_new_day_and_finds_nothing_when_nothing_landed(
+    tmp_path: Path,
+) -> None:
+    landing, db = tmp_path / "landing", tmp_path / "floor.duckdb"
+    generate_day(landing, SPEC, 0)
+    _floor(landing, db, "--setup")
+    idle = _floor(landing, db)
+    assert (idle["attribute_changes"], idle["new_events"]) == (0, 0)
+    generate_day(landing, SPEC, 1)
+    changed = _floor(landing, db)
+    assert changed["new_events"] == 300
+    # about 2% churn of ~20% members over 6 splits plus 2% of 5 attributes, for 600 people
+    assert 10 < int(changed["attribute_changes"]) < 200  # type: ignore[call-overload]
+
+
+@pytest.mark.skipif(
+    not braze_client_env.python().exists(),
+    reason="bench/.venv-braze-client not built (python bench/braze_client_env.py needs PyPI)",
+)
+def test_braze_client_loop_sends_every_body(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    generate_day(landing, SPEC, 0)
+    out = tmp_path / "bodies.jsonl"
+    work = write_payloads(landing, delivery_id(0), None, out)
+    with run_emulator() as emu:
+        emu.create_profiles([{"braze_id": b} for b in _braze_only(landing, 0)])
+        env = {**os.environ, "BRAZE_API_KEY": emu.api_key, "BRAZE_REST_ENDPOINT": emu.base_url}
+        proc = subprocess.run(
+            [
+                str(braze_client_env.python()),
+                str(ROOT / "bench" / "braze_client_loop.py"),
+                "--payloads",
+                str(out),
+                "--mode",
+                "threaded",
+                "--workers",
+                "4",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        summary = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert summary["requests"] == work.requests and summary["failed_requests"] == 0
+        assert summary["complete"] and summary["object_errors"] == 0
+        assert emu.state(include="data_points")["data_points"]["total"] == work.data_points
+        assert emu.api_key not in proc.stdout + proc.stderr
+
+
+def test_report_rewrites_only_its_own_section(tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(
+        "# Benchmarks\n\n<!-- bench:quick:start -->\nold\n<!-- bench:quick:end -->\n\n"
+        "## Emulator throughput\n\nkept\n"
+    )
+    stage = {
+        "returncode": 0,
+        "seconds": 2.0,
+        "peak_rss_mb": 100.0,
+        "requests": 40,
+        "data_points": 900,
+        "responses_429": 0,
+        "objects_rejected": 0,
+    }
+    results = {
+        "total_seconds": 60.0,
+        "base": {
+            "people": 1000,
+            "splits": 20,
+            "churn": 0.02,
+            "events_per_day": 500,
+            "attributes": 5,
+            "format": "csv",
+            "seed": 42,
+        },
+        "machine": {
+            "date_utc": "d",
+            "command": "make bench-quick",
+            "commit": "c",
+            "cpu": "cpu",
+            "cores": 2,
+            "memory_gib": 24,
+            "os": "linux",
+            "python": "3.11",
+            "versions": {"dbt-core": "1", "dbt-duckdb": "1", "duckdb": "2"},
+        },
+        "cycles": [
+            {
+                "scale": k,
+                "spec": {"people": 1000 * k},
+                "generate": [
+                    {"seconds": 1.0},
+                    {
+                        "seconds": 1.0,
+                        "membership_rows": 100 * k,
+                        "attribute_rows": 10 * k,
+                        "event_rows": 5 * k,
+                    },
+                ],
+                "stages": [
+                    {**stage, "stage": f"{s}: {t}"}
+                    for s in ("initial", "daily", "nothing_new")
+                    for t in ("dbt build", "sync")
+                ],
+            }
+            for k in (1, 2)
+        ],
+    }
+    report.write_section(doc, "quick", report.render(results))
+    text = doc.read_text()
+    assert "old" not in text and "## Emulator throughput\n\nkept" in text
+    assert "| 2x | 2,000 | 230 |" in text and "20 requests/s" in text
+    report.write_section(doc, "full", "full tables")
+    assert text in doc.read_text() and "<!-- bench:full:start -->\nfull tables" in doc.read_text()
