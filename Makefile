@@ -27,5 +27,16 @@ lint: $(STAMP)
 soak: $(STAMP)
 	$(BIN)/python -m pytest -m slow tests
 
+# Every benchmark; rewrites the result tables in docs/benchmarks.md (hours at full size).
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+	for b in dbt_scale sync_throughput emulator_throughput; do \
+	  if [ -f bench/$$b.py ]; then $(BIN)/python bench/$$b.py || exit 1; fi; \
+	done
+
+# The same end-to-end benchmark at small sizes: a smoke check in under 10 minutes.
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench.run --quick
+
 clean:
 	rm -rf target logs data/demo
