@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_aiq__landing_dir') }}
 -- One row per complete custom-attribute delivery: its manifest, typed. The delivery id is the
 -- folder name; the manifest's own delivery_id is kept to check that the two agree.
 with

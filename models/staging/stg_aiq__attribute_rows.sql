@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_aiq__landing_dir') }}
 -- Every data row of every complete custom-attribute delivery, CSV and Parquet parts alike.
 -- The attribute columns differ per delivery, so they are kept as one JSON object per row
 -- (values_json: attribute name -> value; empty cells left out). Read lazily, like membership.

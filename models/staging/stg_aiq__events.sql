@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_aiq__landing_dir') }}
 -- Every event row of every complete events file (JSONL, CSV, Parquet), one row per line.
 -- Fields are typed here; any field beyond the known ones becomes an event property of the
 -- same name, merged into `properties` (extras win on a clash). JSON types are kept (CSV is text).

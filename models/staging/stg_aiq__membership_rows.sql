@@ -1,3 +1,4 @@
+-- depends_on: {{ ref('stg_aiq__landing_dir') }}
 -- Every member row of every complete membership delivery, CSV and Parquet parts alike, as text.
 -- Read lazily: models downstream filter on source_file with a constant list, so DuckDB only
 -- opens the files of the deliveries they need.

@@ -181,3 +181,15 @@ def test_a_delivery_without_its_manifest_waits(pipeline, emulator):
                               [("7", "1", "u1", None)])
     pipeline.cycle()
     assert held(emulator) == {"u1": {"AIQ_7_1": True}}
+
+
+def test_a_missing_landing_dir_fails_the_build_naming_the_setting(pipeline, emulator, tmp_path):
+    write_membership_delivery(pipeline.landing, "m1", "2026-11-27T06:00:00Z",
+                              [("7", "1", "u1", None)])
+    pipeline.cycle()
+    # A misconfigured path must not read as "no deliveries".
+    pipeline.landing = tmp_path / "no-such-folder"
+    build = pipeline.build(check=False)
+    assert build.returncode != 0
+    assert "AIQ_LANDING_DIR" in build.stdout and "no-such-folder" in build.stdout
+    assert held(emulator) == {"u1": {"AIQ_7_1": True}}
