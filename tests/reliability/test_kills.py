@@ -15,7 +15,7 @@ import time
 import pytest
 
 from tests.pipeline import ROOT
-from tests.reliability.faults import sync_until_done
+from tests.reliability.faults import distinct_events, sync_until_done
 from tests.reliability.oracle import Oracle
 from tests.reliability.runner import compare, land
 from tests.reliability.scenarios import crowd
@@ -66,17 +66,11 @@ def kill_trial(pipeline, emulator, seed: int, people: int = 900) -> dict:
         proc.wait()
         sync_until_done(pipeline)
         state = emulator.state()
-        problems = compare(state_without_duplicates(state), oracle)
+        problems = compare(distinct_events(state), oracle)
         assert not problems, f"seed {seed}:\n" + "\n".join(problems[:20])
     extra = emulator.state()["data_points"]["total"] - oracle.data_points
     assert 0 <= extra <= RESEND_BOUND * mid_run_kills, (extra, mid_run_kills)
     return {"mid_run_kills": mid_run_kills, "resent_objects": extra}
-
-
-def state_without_duplicates(state: dict) -> dict:
-    from tests.reliability.faults import distinct_events
-
-    return distinct_events(state)
 
 
 @pytest.mark.parametrize("seed", [1, 2])
