@@ -14,8 +14,8 @@ Measures, in one run and on this machine:
 
 Data is generated with DuckDB `COPY ... TO` in the extract layout (CSV parts + manifest.json).
 
-    .venv/bin/python bench/dbt_scale.py                       # 50M rows, 10M people, 20 splits
-    .venv/bin/python bench/dbt_scale.py --rows 5000000 --people 1000000   # quicker
+    .venv/bin/python bench/dbt_scale.py --doc docs/benchmarks.md   # 50M rows, 10M people, 20 splits
+    .venv/bin/python bench/dbt_scale.py --rows 5000000 --people 1000000   # quicker, no doc
 """
 
 from __future__ import annotations
@@ -87,10 +87,12 @@ def dbt_build(work: Path, landing: Path, warehouse: Path) -> Timed:
         "AIQ_LANDING_DIR": str(landing),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
+    usage = work / "rusage.json"
+    # Started through a small launcher, so that the peak is dbt's own (bench/rusage_exec.py).
     command = [
-        "/usr/bin/time",
-        "-f",
-        "PEAK_RSS_KB=%M",
+        sys.executable,
+        str(PROJECT_DIR / "bench" / "rusage_exec.py"),
+        str(usage),
         str(DBT),
         "build",
         "--profiles-dir",
@@ -109,9 +111,7 @@ def dbt_build(work: Path, landing: Path, warehouse: Path) -> Timed:
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"dbt build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
-    rss_kb = next(
-        int(line.split("=")[1]) for line in proc.stderr.splitlines() if "PEAK_RSS_KB=" in line
-    )
+    rss_kb = json.loads(usage.read_text(encoding="utf-8"))["maxrss_kb"]
     return Timed(seconds, rss_kb / 1024)
 
 
@@ -175,11 +175,10 @@ def change_count(warehouse: Path) -> int:
         return con.execute("select count(*) from braze_attribute_changes").fetchone()[0]
 
 
-def scale(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+def scale(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) -> dict:
     landing, warehouse = work / "landing", work / "scale.duckdb"
     shutil.rmtree(landing, ignore_errors=True)
     warehouse.unlink(missing_ok=True)
-    lines = []
     t0 = time.perf_counter()
     write_delivery(
         landing,
@@ -188,14 +187,11 @@ def scale(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) 
         members_sql(args.rows, args.people, args.splits, 0),
         con,
     )
-    lines.append(f"generated {args.rows:,} rows in {time.perf_counter() - t0:.0f} s")
+    result: dict = {"generate_seconds": round(time.perf_counter() - t0, 1)}
     build = dbt_build(work, landing, warehouse)
     base = baseline(landing, "d001", warehouse, work)
-    lines.append(
-        f"first delivery: dbt build {build.seconds:.1f} s, baseline {base:.1f} s, "
-        f"ratio {build.seconds / base:.2f}, dbt peak RSS {build.peak_rss_mb:,.0f} MB, "
-        f"changes {change_count(warehouse):,}"
-    )
+    result["first"] = measured(build, base, change_count(warehouse))
+    print(f"first delivery: {result['first']}", flush=True)
     record_sync(warehouse)
     # Second delivery: a share of the persons (churn) move to other splits.
     churned = members_sql(args.rows, args.people, args.splits, 0).replace(
@@ -205,15 +201,22 @@ def scale(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) 
     shutil.rmtree(landing / "membership" / "d001")
     build = dbt_build(work, landing, warehouse)
     base = baseline(landing, "d002", warehouse, work)
-    lines.append(
-        f"steady state (ledger full, {args.churn:.0%} churn): dbt build {build.seconds:.1f} s, "
-        f"baseline {base:.1f} s, ratio {build.seconds / base:.2f}, "
-        f"dbt peak RSS {build.peak_rss_mb:,.0f} MB, changes {change_count(warehouse):,}"
-    )
-    return lines
+    result["steady"] = measured(build, base, change_count(warehouse))
+    print(f"steady state: {result['steady']}", flush=True)
+    return result
 
 
-def history(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) -> list[str]:
+def measured(build: Timed, base: float, changes: int) -> dict:
+    return {
+        "dbt_seconds": round(build.seconds, 1),
+        "baseline_seconds": round(base, 1),
+        "ratio": round(build.seconds / base, 2),
+        "dbt_peak_rss_mb": round(build.peak_rss_mb),
+        "changes": changes,
+    }
+
+
+def history(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) -> dict:
     """Build time of one new delivery with 1 vs --history earlier deliveries applied."""
     results = {}
     for earlier in (1, args.history):
@@ -240,12 +243,91 @@ def history(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection
             con,
         )
         results[earlier] = dbt_build(work, landing, warehouse).seconds
-    ratio = results[args.history] / results[1]
-    return [
-        f"history ({args.history_rows:,} rows per delivery): new delivery after 1 applied "
-        f"{results[1]:.1f} s, after {args.history} applied {results[args.history]:.1f} s, "
-        f"ratio {ratio:.2f}"
-    ]
+    result = {
+        "rows_per_delivery": args.history_rows,
+        "earlier": args.history,
+        "after_one_seconds": round(results[1], 1),
+        "after_many_seconds": round(results[args.history], 1),
+        "ratio": round(results[args.history] / results[1], 2),
+    }
+    print(f"history: {result}", flush=True)
+    return result
+
+
+START, END = "<!-- dbt-scale:start -->", "<!-- dbt-scale:end -->"
+
+
+def render(runs: dict) -> str:
+    """The doc section: one table row per scenario, each with the run that measured it."""
+    rows, notes = [], []
+    for key in ("scale", "history"):
+        run = runs.get(key)
+        if not run:
+            continue
+        m = run["machine"]
+        notes.append(
+            f"- {key}: {m['date_utc']}, `{m['command']}`, commit `{m['commit']}`, {m['cores']} "
+            f"cores, {m['memory_gib']} GiB, dbt-core {m['versions']['dbt-core']}, dbt-duckdb "
+            f"{m['versions']['dbt-duckdb']}, duckdb {m['versions']['duckdb']}, "
+            f"`AIQ_DBT_MEMORY_LIMIT` {run['memory_limit']}; load average at the start "
+            f"{m['load_average']}, at the end {run['load_average_end']}"
+        )
+        if key == "scale":
+            size = f"{run['rows']:,} rows ({run['people']:,} people, {run['splits']} splits)"
+            for name, label in (
+                ("first", f"first delivery of {size}, empty ledger"),
+                (
+                    "steady",
+                    f"second delivery, ledger of {run['first']['changes']:,} rows, "
+                    f"{run['churn']:.0%} churn",
+                ),
+            ):
+                r = run[name]
+                rows.append(
+                    f"| {label} | {r['dbt_seconds']:,} s | {r['baseline_seconds']:,} s | "
+                    f"**{r['ratio']}** | **{r['dbt_peak_rss_mb']:,} MB** | {r['changes']:,} |"
+                )
+        else:
+            rows.append(
+                f"| new delivery after 1 vs after {run['earlier']} earlier deliveries applied "
+                f"({run['rows_per_delivery']:,} rows each) | {run['after_one_seconds']} s vs "
+                f"{run['after_many_seconds']} s | | **{run['ratio']}** (target <= 1.2) | | |"
+            )
+    return "\n".join(
+        [
+            START,
+            "| scenario | dbt build | DuckDB alone | ratio (target <= 3) "
+            "| dbt peak RSS (target < 8 GB) | changes |",
+            "|---|---|---|---|---|---|",
+            *rows,
+            "",
+            "Runs:",
+            "",
+            *notes,
+            END,
+        ]
+    )
+
+
+def write_doc(doc: Path, results_file: Path, part: str, result: dict, argv: str) -> None:
+    """Keep this run's figures in results_file and rewrite the doc section from it."""
+    sys.path.insert(0, str(PROJECT_DIR))
+    from bench.run import machine_info
+
+    runs = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
+    runs[part] = {
+        **result,
+        "machine": machine_info(f"bench/dbt_scale.py {argv}".strip()),
+        "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+        "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "6GB (default)"),
+    }
+    results_file.write_text(json.dumps(runs, indent=1), encoding="utf-8")
+    text = doc.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{doc} has no {START} ... {END} markers")
+    before, _, rest = text.partition(START)
+    _, _, after = rest.partition(END)
+    doc.write_text(before + render(runs) + after, encoding="utf-8")
 
 
 def main() -> None:
@@ -255,21 +337,28 @@ def main() -> None:
     parser.add_argument("--splits", type=int, default=20)
     parser.add_argument("--churn", type=float, default=0.02)
     parser.add_argument("--history", type=int, default=30)
-    parser.add_argument("--history-rows", type=int, default=1_000_000)
+    parser.add_argument("--history-rows", type=int, default=200_000)
     parser.add_argument("--skip-history", action="store_true")
     parser.add_argument("--skip-scale", action="store_true")
     parser.add_argument("--workdir", type=Path, default=PROJECT_DIR / "bench" / "out" / "dbt")
+    parser.add_argument(
+        "--doc", type=Path, help="rewrite this file's dbt-scale section (docs/benchmarks.md)"
+    )
     args = parser.parse_args()
+    argv = " ".join(sys.argv[1:])
     work = args.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
-    lines = []
+    results_file = PROJECT_DIR / "bench" / "out" / "dbt_scale.json"
     with duckdb.connect() as con:
         if not args.skip_scale:
-            lines += scale(args, work, con)
-            print("\n".join(lines), flush=True)
+            result = scale(args, work, con)
+            result.update(rows=args.rows, people=args.people, splits=args.splits, churn=args.churn)
+            if args.doc:
+                write_doc(args.doc, results_file, "scale", result, argv)
         if not args.skip_history:
-            lines += history(args, work, con)
-    print("\n".join(lines))
+            result = history(args, work, con)
+            if args.doc:
+                write_doc(args.doc, results_file, "history", result, argv)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
--- What Braze holds from us, per person and attribute: the ledger row under the person's
--- target key (int_person_braze_keys) when there is one, else the latest recorded row under any
--- of the person's identifiers.
+-- What Braze holds from us, per person and attribute. A person with one ledger key (nearly
+-- everyone) holds exactly its rows. A person listed in int_person_braze_keys may hold rows under
+-- several keys: per attribute, the row under its target key when there is one, else the latest
+-- recorded. A view: the diff reads it once, so the whole ledger is never copied.
+{{ config(materialized='view') }}
+
 with
 
 ledger as (
@@ -34,7 +37,17 @@ mapped as (
             and ledger.braze_key = owners.braze_id
 ),
 
-final as (
+single_key_values as (
+    select
+        mapped.person_id,
+        mapped.attribute_name,
+        mapped.value_json
+    from mapped
+    left join person_keys on mapped.person_id = person_keys.person_id
+    where person_keys.person_id is null
+),
+
+several_key_values as (
     select
         mapped.person_id,
         mapped.attribute_name,
@@ -47,8 +60,14 @@ final as (
             )
         ) as value_json
     from mapped
-    left join person_keys on mapped.person_id = person_keys.person_id
+    inner join person_keys on mapped.person_id = person_keys.person_id
     group by mapped.person_id, mapped.attribute_name
+),
+
+final as (
+    select * from single_key_values
+    union all
+    select * from several_key_values
 )
 
 select * from final

@@ -1,7 +1,9 @@
--- The Braze object each person's updates go to, for the persons the ledger already holds
--- values for: a key the ledger holds under one of the person's identifiers (an external_id
--- first, then the lowest braze_id), so exits reach the profile that got the entry. Persons
--- not here use their own key (external_id, else braze_id; see aiq_person_id).
+-- The Braze object updates go to, for the persons whose ledger values may sit under more than
+-- one key: those with a ledger-held braze_id that is now linked to their external_id (entered
+-- under the braze_id, identified later). Their target is a key the ledger holds under one of
+-- their identifiers (the external_id first, then the lowest braze_id), so exits reach the
+-- profile that got the entry. Every other person has at most one ledger key, its own, and uses
+-- it (aiq_person_id): they are not listed, so this stays small however large the ledger grows.
 with
 
 ledger as (
@@ -12,27 +14,43 @@ owners as (
     select * from {{ ref('int_braze_id_owners') }}
 ),
 
-ledger_keys as (
+linked_braze_keys as (
     select distinct
-        braze_key_type,
-        braze_key
+        owners.external_id,
+        ledger.braze_key
     from ledger
+    inner join owners
+        on
+            ledger.braze_key_type = 'braze_id'
+            and ledger.braze_key = owners.braze_id
 ),
 
-mapped as (
-    select
-        ledger_keys.braze_key_type,
-        ledger_keys.braze_key,
-        case
-            when ledger_keys.braze_key_type = 'external_id'
-                then 'external_id:' || ledger_keys.braze_key
-            else {{ aiq_person_id('null', 'owners.external_id', 'ledger_keys.braze_key') }}
-        end as person_id
-    from ledger_keys
-    left join owners
+linked_external_ids as (
+    select distinct external_id
+    from linked_braze_keys
+),
+
+held_external_ids as (
+    select distinct ledger.braze_key as external_id
+    from ledger
+    inner join linked_external_ids
         on
-            ledger_keys.braze_key_type = 'braze_id'
-            and ledger_keys.braze_key = owners.braze_id
+            ledger.braze_key_type = 'external_id'
+            and ledger.braze_key = linked_external_ids.external_id
+),
+
+candidates as (
+    select
+        'external_id:' || external_id as person_id,
+        'braze_id' as braze_key_type,
+        braze_key
+    from linked_braze_keys
+    union all
+    select
+        'external_id:' || external_id as person_id,
+        'external_id' as braze_key_type,
+        external_id as braze_key
+    from held_external_ids
 ),
 
 final as (
@@ -40,7 +58,7 @@ final as (
         person_id,
         braze_key_type,
         braze_key
-    from mapped
+    from candidates
     qualify
         row_number() over (
             partition by person_id order by braze_key_type = 'external_id' desc, braze_key

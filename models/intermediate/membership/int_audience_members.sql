@@ -1,5 +1,5 @@
--- Desired membership: one row per split and member (as identified in the deciding delivery;
--- unique by construction: int_membership_rows_pending holds distinct rows).
+-- Desired membership: the valid member rows of each split's deciding delivery, as identified
+-- there (a repeated row stays repeated; the diff takes distinct persons).
 -- State kept across builds: a split's rows are replaced only when a newer delivery names it
 -- (int_audience_split_changes); splits a delivery does not name keep their members. An empty
 -- or retired split keeps no rows. Old deliveries are never read again.

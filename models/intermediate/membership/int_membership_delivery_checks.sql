@@ -26,7 +26,7 @@ row_counts as (
         delivery_id,
         audience_id,
         split_id,
-        sum(row_count) as row_count
+        count(*) as row_count
     from member_rows
     group by delivery_id, audience_id, split_id
 ),
