@@ -26,17 +26,14 @@ ledger as (
 
 member_persons as (
     select
-        attribute_name,
-        'external_id:' || external_id as person_id
-    from members
-    where external_id is not null
-    union all
-    select
         members.attribute_name,
-        {{ aiq_person_id('null', 'owners.external_id', 'members.braze_id') }} as person_id
+        {{ aiq_person_id('members.external_id', 'owners.external_id', 'members.braze_id') }}
+            as person_id
     from members
-    left join owners on members.braze_id = owners.braze_id
-    where members.external_id is null
+    left join owners
+        on
+            members.external_id is null
+            and members.braze_id = owners.braze_id
 ),
 
 desired as (

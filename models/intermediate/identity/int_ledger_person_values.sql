@@ -1,12 +1,13 @@
 -- What Braze holds from us, per person and attribute. A person with one ledger key (nearly
 -- everyone) holds exactly its rows. A person listed in int_person_braze_keys may hold rows under
 -- several keys: per attribute, the row under its target key when there is one, else the latest
--- recorded. A view: the diff reads it once, so the whole ledger is never copied.
+-- recorded. A view whose CTEs are not materialized: each reader scans the ledger with its own
+-- filter, and the whole ledger is never copied.
 {{ config(materialized='view') }}
 
 with
 
-ledger as (
+ledger as not materialized (
     select * from {{ ref('sync_attribute_ledger') }}
 ),
 
@@ -18,7 +19,7 @@ person_keys as (
     select * from {{ ref('int_person_braze_keys') }}
 ),
 
-mapped as (
+mapped as not materialized (
     select
         ledger.attribute_name,
         ledger.value_json,
