@@ -14,7 +14,17 @@ shape of Braze's ceiling (1,000 requests/s x 75 = 75,000 changes/s). Steps:
    the sync process, so its memory is included). `--max-seconds` interrupts the run (SIGINT)
    after that long: peak memory is reached while the pending query is sorted, before sending.
 
-Prints one JSON line, for docs/benchmarks.md ("Sync throughput and memory"):
+4. `--braze-client` (on by default with `--server emulator`; `--no-braze-client` turns it off):
+   what a user would otherwise write, in the same run. The same change set, as the same
+   75-object bodies, sent with PyPI's braze-client (bench/braze_client_loop.py in its own venv,
+   bench/braze_client_env.py) one request after the other, then from a thread pool
+   (`--braze-client-threads`), each against a fresh emulator with the same latency and config.
+   Each loop stops starting requests after `--braze-client-seconds` and is projected linearly
+   to the whole change set, as bench/run.py does. The ratios compare requests/s and wall time
+   with the sync's.
+
+Prints one JSON line and rewrites the result block of docs/benchmarks.md ("Sync throughput and
+memory", between the sync-throughput markers) unless `--no-doc`:
 
     .venv/bin/python bench/sync_throughput.py --changes 1000000 --server emulator
     .venv/bin/python bench/sync_throughput.py --changes 10000000 --server null --max-seconds 120
@@ -43,6 +53,15 @@ from braze_emulator.testing import run_emulator  # noqa: E402
 
 BIN = Path(sys.executable).parent
 BENCH_KEY = "bench-key-not-secret"
+OBJECTS_PER_REQUEST = 75
+EMULATOR_CONFIG = {"store_events": False, "request_log_bodies": 0, "request_log_size": 100}
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- sync-throughput:start -->", "<!-- sync-throughput:end -->"
+
+
+def person_key(i: int) -> str:
+    """The braze_key of person i, as build_warehouse writes it (lpad to 9 digits)."""
+    return f"user-{i:09d}"
 
 
 def build_warehouse(work: Path, changes: int) -> Path:
@@ -66,7 +85,7 @@ def build_warehouse(work: Path, changes: int) -> Path:
     with duckdb.connect(str(path)) as con:
         con.execute(f"""create table braze_attribute_changes as
             select 'external_id' as braze_key_type,
-                   'user-' || lpad(i::varchar, 9, '0') as braze_key,
+                   'user-' || lpad(i::varchar, 9, '0') as braze_key,  -- person_key(i)
                    'AIQ_1042_1' as attribute_name, 'true' as value_json,
                    'membership' as source_stream, 'bench-delivery' as source_id
             from range({changes}) as r(i)""")
@@ -173,6 +192,227 @@ def run_sync(
     }
 
 
+# ---- the braze-client comparison --------------------------------------------------------------
+
+
+def write_bodies(path: Path, changes: int, limit: int) -> int:
+    """The sync's requests for `changes` (persons in key order, 75 per request), as JSON lines
+    for bench/braze_client_loop.py; at most `limit` of them (what a time-bounded loop can
+    send). Returns the number of requests of the whole change set."""
+    total = -(-changes // OBJECTS_PER_REQUEST)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in range(min(total, limit)):
+            lo, hi = r * OBJECTS_PER_REQUEST, min(changes, (r + 1) * OBJECTS_PER_REQUEST)
+            attrs = [{"external_id": person_key(i), "AIQ_1042_1": True} for i in range(lo, hi)]
+            fh.write(json.dumps({"attributes": attrs}, separators=(",", ":")) + "\n")
+    return total
+
+
+def run_braze_client(
+    work: Path, changes: int, latency_ms: float, seconds: float, threads: int
+) -> dict[str, Any]:
+    """Both braze-client loops, each time-bounded, against a fresh emulator; projected."""
+    from bench import braze_client_env
+
+    try:
+        client_python = braze_client_env.ensure()
+    except Exception as exc:  # noqa: BLE001 - report why, keep the sync's result
+        return {"error": f"could not build bench/.venv-braze-client: {exc}"}
+    # Enough bodies for the fastest loop within its budget (one request per latency per
+    # thread), never more than the change set holds.
+    limit = int(seconds * 1000 / max(latency_ms, 1.0) * threads * 1.2) + threads
+    bodies = work / "braze-client-bodies.jsonl"
+    total = write_bodies(bodies, changes, limit)
+    loops = []
+    for mode in ("sequential", "threaded"):
+        with run_emulator(api_key=BENCH_KEY, latency_ms=latency_ms, config=EMULATOR_CONFIG) as emu:
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BRAZE_")}
+            env.update(BRAZE_REST_ENDPOINT=emu.base_url, BRAZE_API_KEY=emu.api_key)
+            cmd = [
+                str(client_python),
+                str(ROOT / "bench" / "braze_client_loop.py"),
+                "--payloads",
+                str(bodies),
+                "--mode",
+                mode,
+                "--workers",
+                str(threads),
+                "--max-seconds",
+                str(seconds),
+            ]
+            cpu = os.times()
+            proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
+            cpu_after = os.times()
+            counters = emu.state(include="counters,data_points")
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+        if proc.returncode != 0 or not lines:
+            loops.append({"mode": mode, "error": proc.stderr[-2000:] or "no output"})
+            continue
+        loop = json.loads(lines[-1])
+        sent = max(1, int(loop["requests"]))
+        loop_s = float(loop["seconds"])
+        loop.update(
+            threads=1 if mode == "sequential" else threads,
+            requests_per_second=round(sent / loop_s, 1) if loop_s else 0.0,
+            projected_requests=total,
+            projected_seconds=round(loop_s * total / sent, 1),
+            client_cpu_ms_per_request=round(
+                1000
+                * (
+                    cpu_after.children_user
+                    + cpu_after.children_system
+                    - cpu.children_user
+                    - cpu.children_system
+                )
+                / sent,
+                2,
+            ),
+            emulator={
+                "requests": counters["counters"]["requests"],
+                "by_status": counters["counters"]["responses_by_status"],
+                "data_points": counters["data_points"]["total"],
+            },
+        )
+        loops.append(loop)
+    return {"threads": threads, "budget_seconds": seconds, "requests_total": total, "loops": loops}
+
+
+def add_ratios(result: dict[str, Any]) -> None:
+    """sync / braze-client requests per second, and braze-client / sync wall time."""
+    sync_rps = result["sustained_requests_per_second"]
+    for loop in result.get("braze_client", {}).get("loops", []):
+        if "error" in loop:
+            continue
+        rps = loop["requests_per_second"]
+        loop["ratio_requests_per_second"] = round(sync_rps / rps, 1) if rps else None
+        loop["ratio_wall_time"] = round(loop["projected_seconds"] / result["wall_seconds"], 1)
+
+
+# ---- the result block in docs/benchmarks.md -----------------------------------------------------
+
+
+def machine_info() -> dict[str, Any]:
+    from importlib import metadata
+
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for pkg in ("duckdb", "aiohttp"):
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = "not installed"
+    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return {
+        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_gib, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": versions,
+    }
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def doc_block(result: dict[str, Any]) -> str:
+    m = result["machine"]
+    v = m["versions"]
+    load = result["load_average_before"], result["load_average"]
+    s = result["summary"]
+    lines = [
+        START,
+        f"Last run: {m['date_utc']}, `{result['command']}`; {m['cpu']}, {m['cores']} cores, "
+        f"{m['memory_gib']} GiB, {m['os']}; Python {m['python']}, duckdb {v['duckdb']}, "
+        f"aiohttp {v['aiohttp']}, braze-client {BRAZE_CLIENT_VERSION} (its own venv). Load "
+        f"average (1, 5, 15 min) before: {' '.join(f'{x:.1f}' for x in load[0])}, after the "
+        f"sync: {' '.join(f'{x:.1f}' for x in load[1])}. Server: `{result['server']}`, "
+        f"{_num(result['latency_ms'])} ms latency per request; {result['changes']:,} changes "
+        f"= {-(-result['changes'] // OBJECTS_PER_REQUEST):,} requests of 75 objects.",
+        "",
+        "| sender | requests/s | changes/s | wall s (whole change set) | CPU per request "
+        "| sync ratio: requests/s | sync ratio: wall time |",
+        "|---|---|---|---|---|---|---|",
+        f"| `python -m sync run` (sustained; wall includes start-up and staging) | "
+        f"**{_num(result['sustained_requests_per_second'])}** | "
+        f"{_num(result['sustained_changes_per_second'])} | {_num(result['wall_seconds'])} | "
+        f"{_num(round(result['sync_cpu_us_per_change'] * OBJECTS_PER_REQUEST / 1000, 2))} ms "
+        f"| 1 | 1 |",
+    ]
+    bc = result.get("braze_client")
+    if bc and "error" in bc:
+        lines.append(f"| braze-client loops | not run: {bc['error'][:200]} | | | | | |")
+    for loop in (bc or {}).get("loops", []):
+        if "error" in loop:
+            lines.append(f"| braze-client {loop['mode']} | failed | | | | | |")
+            continue
+        how = (
+            "one request after the other"
+            if loop["mode"] == "sequential"
+            else f"thread pool of {loop['threads']}"
+        )
+        stopped = (
+            ""
+            if loop["complete"]
+            else f"; stopped after {_num(loop['seconds'])} s ({loop['requests']:,} "
+            f"requests), projected"
+        )
+        lines.append(
+            f"| braze-client loop, {how}{stopped} | {_num(loop['requests_per_second'])} | "
+            f"{_num(round(loop['requests_per_second'] * OBJECTS_PER_REQUEST))} | "
+            f"{_num(loop['projected_seconds'])} | {_num(loop['client_cpu_ms_per_request'])} ms "
+            f"| **{_num(loop['ratio_requests_per_second'])}x** | "
+            f"**{_num(loop['ratio_wall_time'])}x** |"
+        )
+    em = result.get("emulator")
+    lines += [
+        "",
+        f"Sync: exit code {result['exit_code']}, {s['requests']:,} requests "
+        f"({s.get('retries', 0):,} retries, {s.get('rate_limited', 0):,} answered 429), "
+        f"{s['attribute_changes_sent']:,} changes sent, peak RSS {_num(result['peak_rss_mb'])} MB,"
+        f" CPU {_num(result['sync_cpu_us_per_change'])} us per change; timings "
+        f"{json.dumps(s.get('timings', {}))}."
+        + (
+            f" Emulator: {em['requests']:,} requests, statuses {json.dumps(em['by_status'])}, "
+            f"{em['data_points']:,} data points."
+            if em
+            else ""
+        ),
+        "Ratios: the sync's sustained requests/s over the loop's; the loop's (projected) "
+        "sending time over the sync's whole wall time.",
+        END,
+    ]
+    return "\n".join(lines)
+
+
+BRAZE_CLIENT_VERSION = "2.3.3"
+
+
+def write_doc(path: Path, result: dict[str, Any]) -> None:
+    """Replace the text between the markers with this run's block."""
+    text = path.read_text(encoding="utf-8")
+    before, found, rest = text.partition(START)
+    _, found_end, after = rest.partition(END)
+    if not found or not found_end:
+        raise SystemExit(f"{path} has no {START} ... {END} block")
+    path.write_text(before + doc_block(result) + after, encoding="utf-8")
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--serve-null":
         serve_null(0, float(sys.argv[2]))
@@ -186,7 +426,26 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=None)
     p.add_argument("--max-seconds", type=float, default=None)
     p.add_argument("--work-dir", default=None, help="keep the warehouse here (default: temp)")
+    p.add_argument(
+        "--braze-client",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also run the braze-client loops (default: on with --server emulator)",
+    )
+    p.add_argument(
+        "--braze-client-seconds",
+        type=float,
+        default=60.0,
+        help="time budget of each braze-client loop, then projected",
+    )
+    p.add_argument("--braze-client-threads", type=int, default=16)
+    p.add_argument("--doc", default=str(DOC), help="the markdown file to rewrite")
+    p.add_argument("--no-doc", action="store_true", help="do not rewrite --doc")
     args = p.parse_args()
+    with_client = (
+        args.braze_client if args.braze_client is not None else (args.server == "emulator")
+    )
+    load_before = os.getloadavg()
     extra = {}
     if args.concurrency:
         extra["AIQ_SYNC_CONCURRENCY"] = str(args.concurrency)
@@ -197,8 +456,9 @@ def main() -> None:
         warehouse = build_warehouse(work, args.changes)
         setup_s = time.perf_counter() - t
         if args.server == "emulator":
-            config = {"store_events": False, "request_log_bodies": 0, "request_log_size": 100}
-            with run_emulator(api_key=BENCH_KEY, latency_ms=args.latency_ms, config=config) as emu:
+            with run_emulator(
+                api_key=BENCH_KEY, latency_ms=args.latency_ms, config=EMULATOR_CONFIG
+            ) as emu:
                 result = run_sync(warehouse, emu.base_url, emu.api_key, args.max_seconds, extra)
                 counters = emu.state(include="counters,data_points")
                 result["emulator"] = {
@@ -209,6 +469,15 @@ def main() -> None:
         else:
             with null_server(args.latency_ms) as url:
                 result = run_sync(warehouse, url, BENCH_KEY, args.max_seconds, extra)
+        load_after_sync = os.getloadavg()
+        if with_client:
+            result["braze_client"] = run_braze_client(
+                work,
+                args.changes,
+                args.latency_ms,
+                args.braze_client_seconds,
+                args.braze_client_threads,
+            )
     s = result["summary"]
     send_s = s.get("timings", {}).get("send_s") or s["seconds"]
     result.update(
@@ -219,11 +488,18 @@ def main() -> None:
         sustained_requests_per_second=round(s["requests"] / send_s, 1) if send_s else 0.0,
         sustained_changes_per_second=round(s["attribute_changes_sent"] / send_s) if send_s else 0,
         sync_cpu_us_per_change=round(
-            result["cpu_seconds"] * 1e6 / max(1, s["attribute_changes_sent"]), 2),
-        machine=f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
-        load_average=os.getloadavg(),
+            result["cpu_seconds"] * 1e6 / max(1, s["attribute_changes_sent"]), 2
+        ),
+        machine=machine_info(),
+        load_average_before=load_before,
+        load_average=load_after_sync,
+        load_average_end=os.getloadavg(),
+        command=".venv/bin/python bench/sync_throughput.py " + " ".join(sys.argv[1:]),
     )
+    add_ratios(result)
     print(json.dumps(result))
+    if not args.no_doc and args.doc:
+        write_doc(Path(args.doc), result)
 
 
 if __name__ == "__main__":

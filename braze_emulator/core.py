@@ -65,13 +65,17 @@ def decode_json(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        return _DECODER.decode(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
         return BAD_JSON
 
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
+
+
+# json.loads with a keyword builds a new JSONDecoder per call: build it once.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def handle(backend: Backend, call: Call) -> Reply:

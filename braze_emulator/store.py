@@ -7,12 +7,16 @@ the most recently updated profile that has an external_id, else the most recentl
 from __future__ import annotations
 
 import copy
-import secrets
+import os
 from typing import Any
 
 from braze_emulator import errors
 from braze_emulator.attributes import Op, cap_array
 from braze_emulator.settings import Settings
+
+# braze_ids: 24 random hex digits, cut from one os.urandom draw per 4,096 ids (secrets.token_hex
+# per id cost three Python frames and a system call).
+_ID_BATCH = 4096
 
 
 class Profile:
@@ -68,14 +72,27 @@ class Store:
         self.by_email: dict[str, set[str]] = {}
         self.by_phone: dict[str, set[str]] = {}
         self._seq = 0
+        self._ids: list[str] = []  # unused random braze_ids (new_braze_id)
 
     # -- identity ---------------------------------------------------------------------------
 
     def new_braze_id(self) -> str:
         while True:
-            braze_id = secrets.token_hex(12)
+            if not self._ids:
+                pool = os.urandom(12 * _ID_BATCH).hex()
+                self._ids = [pool[i:i + 24] for i in range(0, len(pool), 24)]
+            braze_id = self._ids.pop()
             if braze_id not in self.profiles:
                 return braze_id
+
+    def create_external(self, external_id: str, now: str) -> Profile:
+        """`resolve` of an unknown external_id that may create: a new profile with that id
+        (the caller checked that the id is free)."""
+        profile = Profile(self.new_braze_id(), now)
+        profile.external_id = external_id
+        self.profiles[profile.braze_id] = profile
+        self.by_external[external_id] = profile
+        return profile
 
     def create(self, now: str, braze_id: str | None = None) -> Profile:
         braze_id = braze_id or self.new_braze_id()

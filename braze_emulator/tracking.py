@@ -113,7 +113,11 @@ class Tracking:
                 external_id, update_only, name, when, props, app_id = plain
                 profile = by_external.get(external_id)
                 try:
-                    if profile is None:
+                    if profile is None and update_only is False:
+                        # Store.resolve of a free external_id that may create (fast paths only).
+                        profile = store.create_external(external_id, now_text)
+                        self.counters["profiles_created"] += 1
+                    elif profile is None:
                         profile = self._resolve(("external_id", external_id, update_only), now_text)
                 except errors.ObjectError as exc:
                     error_list.append(_error(exc, style, "events", index))
@@ -278,22 +282,32 @@ class Tracking:
         store = self.store
         get = store.by_external.get
         style = self.settings.error_type_style
+        create = store.create_external
         points_total = 0
         done = 0
+        created = 0
         seq = store._seq  # nothing in this loop touches it but the loop itself
         for index, obj in enumerate(objects):
-            profile = get(obj["external_id"])
+            external_id = obj["external_id"]
+            profile = get(external_id)
             if profile is None:
-                ident = ("external_id", obj["external_id"], obj.get("_update_existing_only", False))
-                try:
-                    profile = self._resolve(ident, now_text)
-                except errors.ObjectError as exc:
-                    error_list.append(_error(exc, style, "attributes", index))
-                    continue
-                if profile is None:
-                    done += 1
-                    self.counters["objects_skipped"]["attributes"] += 1
-                    continue
+                update_only = obj.get("_update_existing_only", False)
+                if update_only is False:
+                    # Store.resolve of a free external_id that may create (the fast paths are
+                    # off when external_ids are blocked): create it here, counted below.
+                    profile = create(external_id, now_text)
+                    created += 1
+                else:
+                    ident = ("external_id", external_id, update_only)
+                    try:
+                        profile = self._resolve(ident, now_text)
+                    except errors.ObjectError as exc:
+                        error_list.append(_error(exc, style, "attributes", index))
+                        continue
+                    if profile is None:
+                        done += 1
+                        self.counters["objects_skipped"]["attributes"] += 1
+                        continue
             done += 1
             if None in obj.values():
                 points = store.apply_plain(profile, obj)
@@ -311,6 +325,7 @@ class Tracking:
             profile.updated_seq = seq
             profile.updated_at = now_text
         store._seq = seq
+        self.counters["profiles_created"] += created
         processed["attributes"] += done
         self.data_points["attributes"] += points_total
         self.data_points["total"] += points_total

@@ -148,11 +148,26 @@ class RateBudget:
         return (1.0 - self.tokens) / self.rate
 
     async def acquire(self) -> None:
+        """Take a token, waiting in line for it: each caller reserves the next token (the
+        bucket goes into debt) and sleeps once, until its token is paid for. (Polling with
+        try_take woke every waiting sender for each token: ~0.4 ms of CPU per request at 96
+        senders.) A pause (429, low remaining) that starts while a caller sleeps sends its
+        reservation back and makes it wait for the pause's end."""
         while True:
-            wait = self.try_take()
-            if wait <= 0:
+            now = self.clock()
+            if now < self.blocked_until:
+                await asyncio.sleep(self.blocked_until - now)
+                continue
+            self._refill(now)
+            self.tokens -= 1.0
+            if self.tokens >= 0.0:
                 return
-            await asyncio.sleep(wait)
+            await asyncio.sleep(-self.tokens / self.rate)
+            now = self.clock()
+            if now >= self.blocked_until:
+                return
+            self._refill(now)
+            self.tokens = min(self.burst, self.tokens + 1.0)
 
     def reset_in(self, headers: Mapping[str, str]) -> float | None:
         """Seconds until the window resets, from X-RateLimit-Reset (epoch or seconds)."""

@@ -215,3 +215,45 @@ def test_report_rewrites_only_its_own_section(tmp_path: Path) -> None:
     assert "| 2x | 2,000 | 230 |" in text and "20 requests/s" in text
     report.write_section(doc, "full", "full tables")
     assert text in doc.read_text() and "<!-- bench:full:start -->\nfull tables" in doc.read_text()
+
+
+def test_sync_throughput_braze_client_comparison_and_its_doc_block(tmp_path: Path) -> None:
+    """The braze-client side of bench/sync_throughput.py on 300 changes (4 requests): both
+    loops send the sync's bodies to fresh emulators, the ratios and the doc block follow."""
+    import duckdb
+
+    from bench import sync_throughput as st
+
+    with duckdb.connect() as con:  # the bodies carry the keys build_warehouse writes
+        assert con.execute("select 'user-' || lpad(7::varchar, 9, '0')").fetchone()[0] == (
+            st.person_key(7))
+    out = st.run_braze_client(tmp_path, 300, 5.0, 30.0, 2)
+    assert out["requests_total"] == 4 and len(out["loops"]) == 2, out
+    for loop in out["loops"]:
+        assert loop["requests"] == 4 and loop["complete"] and loop["failed_requests"] == 0, loop
+        assert loop["emulator"] == {"requests": 4, "by_status": {"201": 4}, "data_points": 300}
+        assert loop["projected_seconds"] == pytest.approx(loop["seconds"], abs=0.1)
+    first = json.loads((tmp_path / "braze-client-bodies.jsonl").read_text().splitlines()[0])
+    assert first["attributes"][0] == {"external_id": "user-000000000", "AIQ_1042_1": True}
+    assert len(first["attributes"]) == 75
+
+    result = {
+        "summary": {"requests": 4, "attribute_changes_sent": 300, "timings": {"send_s": 0.1}},
+        "sustained_requests_per_second": 40.0, "sustained_changes_per_second": 3000,
+        "wall_seconds": 2.0, "sync_cpu_us_per_change": 20.0, "peak_rss_mb": 100.0,
+        "exit_code": 0, "changes": 300, "server": "emulator", "latency_ms": 5.0,
+        "machine": st.machine_info(), "load_average_before": (1.0, 1.0, 1.0),
+        "load_average": (1.5, 1.0, 1.0), "command": "bench/sync_throughput.py --changes 300",
+        "braze_client": out,
+    }
+    st.add_ratios(result)
+    seq = out["loops"][0]
+    assert seq["ratio_requests_per_second"] == round(40.0 / seq["requests_per_second"], 1)
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"# B\nbefore\n{st.START}\nold figures\n{st.END}\nafter\n")
+    st.write_doc(doc, result)
+    text = doc.read_text()
+    assert text.startswith("# B\nbefore\n<!-- sync-throughput:start -->\nLast run: ")
+    assert text.endswith("<!-- sync-throughput:end -->\nafter\n") and "old figures" not in text
+    assert "braze-client loop, one request after the other" in text
+    assert "braze-client loop, thread pool of 2" in text

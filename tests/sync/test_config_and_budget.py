@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import bisect
+import time
+
 import pytest
 
 from sync import config
@@ -97,3 +101,60 @@ def test_fatal_messages_are_specific():
     assert "another Braze instance" in fatal_message(401, "Invalid API Key", "https://x", "p")
     assert "'users.track' permission" in fatal_message(403, "", "https://x", "users.track")
     assert "wrong REST endpoint" in fatal_message(404, "", "https://x", "p")
+
+
+def test_acquire_queues_waiters_one_sleep_each_and_holds_the_window(monkeypatch):
+    """Concurrent senders wait in line: one sleep per token (no herd of wake-ups), and any
+    window of window_s seconds holds at most `limit` tokens."""
+    from sync import braze
+
+    sleeps = 0
+    real_sleep = asyncio.sleep
+
+    async def counting_sleep(delay: float) -> None:
+        nonlocal sleeps
+        sleeps += 1
+        await real_sleep(delay)
+
+    monkeypatch.setattr(braze.asyncio, "sleep", counting_sleep)
+    budget = RateBudget(100, 0.5)
+    times: list[float] = []
+
+    async def sender(n: int) -> None:
+        for _ in range(n):
+            await budget.acquire()
+            times.append(time.monotonic())
+
+    async def main() -> None:
+        await asyncio.gather(*(sender(5) for _ in range(30)))  # 150 tokens, 30 senders
+
+    started = time.monotonic()
+    asyncio.run(main())
+    elapsed = time.monotonic() - started
+    assert len(times) == 150
+    assert sleeps <= 150  # polling would sleep ~30 times per token
+    assert elapsed >= (150 - budget.burst) / budget.rate * 0.95
+    times.sort()
+    assert max(bisect.bisect_left(times, t + 0.5) - i for i, t in enumerate(times)) <= 100
+
+
+def test_acquire_honours_a_pause_that_starts_while_waiting():
+    budget = RateBudget(20, 1.0)  # ~20 tokens/s: waiters sleep ~50 ms each
+    got: list[float] = []
+
+    async def sender() -> None:
+        await budget.acquire()
+        got.append(time.monotonic())
+
+    async def main() -> float:
+        tasks = [asyncio.create_task(sender()) for _ in range(6)]
+        await asyncio.sleep(0.01)
+        budget.block_for(0.3)
+        until = budget.blocked_until
+        await asyncio.gather(*tasks)
+        return until
+
+    until = asyncio.run(main())
+    late = [t for t in got if t > until - 0.29]
+    assert len(got) == 6 and len(late) >= 5  # only the burst token went before the pause
+    assert all(t >= until for t in late)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import duckdb
+
 from tests.sync.helpers import SyncEnv, add_attributes, add_events, last_json, query
 
 
@@ -52,3 +54,24 @@ def test_run_delivers_attributes_and_events_then_sends_nothing_again(sync_env: S
     assert again.returncode == 0, again.stderr
     assert last_json(again.stdout)["requests"] == 0
     assert sync_env.emulator.state(include="counters")["counters"]["requests"] == 1
+
+
+def test_changed_values_replace_their_ledger_rows(sync_env: SyncEnv):
+    """Run 1 records new keys (no ledger row to replace); run 2 changes one value and adds a
+    key: the changed row replaces its ledger row, the unchanged one is not sent again."""
+    wh = sync_env.warehouse
+    add_attributes(wh, [("external_id", "u1", "AIQ_1_1", "true"),
+                        ("external_id", "u2", "AIQ_1_1", "true")])
+    first = sync_env.run("run")
+    assert first.returncode == 0, first.stderr
+    assert last_json(first.stdout)["attribute_changes_sent"] == 2
+    with duckdb.connect(str(wh)) as con:
+        con.execute("update braze_attribute_changes set value_json = 'false' "
+                    "where braze_key = 'u2'")
+    add_attributes(wh, [("external_id", "u3", "AIQ_1_1", "true")])
+    second = sync_env.run("run")
+    assert second.returncode == 0, second.stderr
+    assert last_json(second.stdout)["attribute_changes_sent"] == 2  # u2 changed, u3 new
+    assert sync_env.profile_attrs("u2") == {"AIQ_1_1": False}
+    assert query(wh, "select braze_key, value_json from sync_attribute_ledger order by 1") == [
+        ("u1", "true"), ("u2", "false"), ("u3", "true")]
