@@ -3,6 +3,10 @@
 -- aiq_guard_max_drop_share of them, unless var aiq_guard_allow_deliveries lists the delivery.
 -- Nothing of the delivery is applied: int_audience_members runs after this test.
 -- A retired split is an explicit decision, not a data loss, and is not guarded.
+-- store_failures: the splits that tripped it (split, delivery, both counts, share lost) are
+-- kept in main_dbt_test__audit.assert_no_split_loses_too_many_members, and dbt prints the query.
+{{ config(store_failures=true) }}
+
 with
 
 split_changes as (

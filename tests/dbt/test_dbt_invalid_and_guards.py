@@ -72,6 +72,12 @@ def test_invalid_deliveries_guard_and_retired_null(warehouse: Warehouse) -> None
     guarded = warehouse.build(dbt_vars=VARS)
     assert not guarded.ok
     assert "assert_no_split_loses_too_many_members" in guarded.output
+    # The analyst can query which split tripped it, with both counts.
+    assert "main_dbt_test__audit" in guarded.output
+    assert warehouse.query(
+        "select attribute_name, delivery_id, previous_member_rows, member_rows "
+        "from main_dbt_test__audit.assert_no_split_loses_too_many_members"
+    ) == [("AIQ_1042_1", "m2", 4, 1)]
     assert warehouse.query(
         "select count(*) from int_audience_members where attribute_name = 'AIQ_1042_1'"
     ) == [(4,)]
