@@ -296,7 +296,9 @@ def render(results: dict[str, Any]) -> str:
         return "_No results._"
     first = cycles[0]
     parts = [
-        _machine(results) + (f"\n\n**Note:** {results['note']}" if results.get("note") else ""),
+        _machine(results)
+        + (f"\n\n**Note:** {results['note']}" if results.get("note") else "")
+        + _measured_when(results),
         f"#### Daily cycle at {first['scale']}x, stage by stage\n\n"
         "Each stage is one child process; peak memory is its maximum resident set size.\n"
         "Requests and data points are the emulator's counters for the sync stage.\n\n"
@@ -321,6 +323,19 @@ def render(results: dict[str, Any]) -> str:
         if c.get("failed"):
             parts.append(f"#### {c['scale']}x stopped\n\n" + _cycle_table(c))
     return "\n\n".join(parts)
+
+
+def _measured_when(results: dict[str, Any]) -> str:
+    """Which run measured each size, when some were kept from an earlier run (--resume)."""
+    if not results.get("resumed_from"):
+        return ""
+    lines = [
+        f"- {c['scale']}x: {c['measured']['date_utc']}, commit `{c['measured']['commit']}`, "
+        f"load average {c['measured']['load_average']}"
+        for c in results["cycles"]
+        if c.get("measured")
+    ]
+    return "\n\nSizes were measured in parts (`--resume`):\n\n" + "\n".join(lines)
 
 
 HEADINGS = {"full": "## Results: `make bench`", "quick": "## Results: `make bench-quick`"}

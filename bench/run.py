@@ -1,6 +1,7 @@
 """The end-to-end benchmark: `make bench` (full) and `make bench-quick` (smoke, < 10 minutes).
 
     python -m bench.run [--quick] [--out bench/out] [--doc docs/benchmarks.md] [--no-doc]
+                        [--scales K ...] [--resume]
 
 For each size (1x, 2x, 4x, 8x of the base), in a fresh landing dir, warehouse and emulator
 (50 ms latency, Braze's 1,000 requests/s limit on /users/track):
@@ -318,6 +319,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--people", type=int, help="override the base number of people")
     p.add_argument("--note", help="a sentence printed under the run's machine line")
     p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the sizes already finished in <out>/results-<mode>.json (same base size) "
+        "and run only the others: the full run can be done in parts",
+    )
+    p.add_argument(
         "--render",
         metavar="RESULTS_JSON",
         help="only re-render that results file into the doc (no measuring)",
@@ -348,8 +355,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.scales or args.people:
         command = "python -m bench.run " + " ".join(argv or sys.argv[1:])
     out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result_path = out_dir / f"results-{plan.mode}.json"
     work_root = out_dir / f"work-{plan.mode}"
-    shutil.rmtree(work_root, ignore_errors=True)
     started = time.perf_counter()
     results: dict[str, Any] = {
         "mode": plan.mode,
@@ -358,12 +366,29 @@ def main(argv: list[str] | None = None) -> int:
         "cycles": [],
         "note": args.note,
     }
+    done: dict[int, dict[str, Any]] = {}
+    if args.resume and result_path.exists():
+        earlier = json.loads(result_path.read_text(encoding="utf-8"))
+        if earlier.get("base") == results["base"]:
+            done = {c["scale"]: c for c in earlier["cycles"] if not c.get("failed")}
+            if earlier.get("alternatives") and plan.scales[0] in done:
+                results["alternatives"] = earlier["alternatives"]
+            results["resumed_from"] = earlier.get("resumed_from", []) + [earlier["machine"]]
+    if not done:
+        shutil.rmtree(work_root, ignore_errors=True)
+    machine = results["machine"]
     for k in plan.scales:
+        if k in done:
+            print(f"[bench] {k}x: kept from the earlier run (--resume)", flush=True)
+            results["cycles"].append(done[k])
+            continue
         spec = _scaled(plan.base, k)
         print(
             f"[bench] {k}x: {spec.people:,} people, {spec.events_per_day:,} events/day", flush=True
         )
+        shutil.rmtree(work_root / f"x{k}", ignore_errors=True)
         cycle = run_cycle(plan, spec, k, work_root / f"x{k}")
+        cycle["measured"] = {key: machine[key] for key in ("date_utc", "commit", "load_average")}
         results["cycles"].append(cycle)
         for stage in cycle["stages"]:
             print(
@@ -374,12 +399,13 @@ def main(argv: list[str] | None = None) -> int:
         if k == plan.scales[0] and not cycle.get("failed"):
             print("[bench] alternatives on the same day-1 data", flush=True)
             results["alternatives"] = run_alternatives(plan, spec, work_root / f"x{k}")
+        results["total_seconds"] = round(time.perf_counter() - started, 1)
+        # Saved after every size, so that a run stopped midway keeps (and --resume reuses) it.
+        result_path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
         if cycle.get("failed"):
             print(f"[bench]   FAILED: {cycle['failed']}", flush=True)
             break
     results["total_seconds"] = round(time.perf_counter() - started, 1)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    result_path = out_dir / f"results-{plan.mode}.json"
     result_path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")
     markdown = report.render(results)
     print(markdown)

@@ -257,3 +257,42 @@ def test_sync_throughput_braze_client_comparison_and_its_doc_block(tmp_path: Pat
     assert text.endswith("<!-- sync-throughput:end -->\nafter\n") and "old figures" not in text
     assert "braze-client loop, one request after the other" in text
     assert "braze-client loop, thread pool of 2" in text
+
+
+def test_bench_run_saves_each_size_and_resume_keeps_finished_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The full run takes hours: each finished size is saved at once, and --resume reuses it.
+
+    The cycles themselves are replaced by a recorder here (each takes minutes of dbt and sync);
+    what is tested is the harness's bookkeeping around them.
+    """
+    from bench import run
+
+    ran: list[int] = []
+
+    def fake_cycle(plan, spec, scale, work):  # noqa: ANN001, ANN202
+        ran.append(scale)
+        if scale == 4 and ran.count(4) == 1:
+            return {"scale": scale, "spec": {}, "stages": [], "failed": "stopped on purpose"}
+        return {"scale": scale, "spec": {}, "stages": [], "marker": f"run{len(ran)}"}
+
+    monkeypatch.setattr(run, "run_cycle", fake_cycle)
+    monkeypatch.setattr(run, "run_alternatives", lambda *a: {"loops": [], "from": "first"})
+    monkeypatch.setattr(run.report, "render", lambda results: "table")
+    out = tmp_path / "out"
+    common = ["--quick", "--no-doc", "--out", str(out)]
+    assert run.main([*common, "--scales", "1", "2", "4"]) == 1  # 4x failed
+    saved = json.loads((out / "results-quick.json").read_text(encoding="utf-8"))
+    assert [c["scale"] for c in saved["cycles"]] == [1, 2, 4]
+    assert ran == [1, 2, 4]
+
+    assert run.main([*common, "--scales", "1", "2", "4", "--resume"]) == 0
+    assert ran == [1, 2, 4, 4]  # only the size that had not finished ran again
+    resumed = json.loads((out / "results-quick.json").read_text(encoding="utf-8"))
+    assert [c.get("marker") for c in resumed["cycles"]] == ["run1", "run2", "run4"]
+    assert resumed["alternatives"]["from"] == "first"
+    assert len(resumed["resumed_from"]) == 1
+    # Without --resume everything runs again.
+    assert run.main([*common, "--scales", "1"]) == 0
+    assert ran[-1] == 1
