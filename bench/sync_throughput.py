@@ -36,7 +36,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -49,6 +48,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.report import _n as _num  # noqa: E402
+from bench.run import machine_info  # noqa: E402
 from braze_emulator.testing import run_emulator  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -291,45 +292,6 @@ def add_ratios(result: dict[str, Any]) -> None:
 # ---- the result block in docs/benchmarks.md -----------------------------------------------------
 
 
-def machine_info() -> dict[str, Any]:
-    from importlib import metadata
-
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    versions = {}
-    for pkg in ("duckdb", "aiohttp"):
-        try:
-            versions[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            versions[pkg] = "not installed"
-    mem_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return {
-        "date_utc": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "memory_gib": round(mem_gib, 1),
-        "os": platform.platform(),
-        "python": platform.python_version(),
-        "versions": versions,
-    }
-
-
-def _num(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
 def doc_block(result: dict[str, Any]) -> str:
     m = result["machine"]
     v = m["versions"]
@@ -490,7 +452,7 @@ def main() -> None:
         sync_cpu_us_per_change=round(
             result["cpu_seconds"] * 1e6 / max(1, s["attribute_changes_sent"]), 2
         ),
-        machine=machine_info(),
+        machine=machine_info(".venv/bin/python bench/sync_throughput.py " + " ".join(sys.argv[1:])),
         load_average_before=load_before,
         load_average=load_after_sync,
         load_average_end=os.getloadavg(),

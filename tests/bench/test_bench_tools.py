@@ -226,7 +226,8 @@ def test_sync_throughput_braze_client_comparison_and_its_doc_block(tmp_path: Pat
 
     with duckdb.connect() as con:  # the bodies carry the keys build_warehouse writes
         assert con.execute("select 'user-' || lpad(7::varchar, 9, '0')").fetchone()[0] == (
-            st.person_key(7))
+            st.person_key(7)
+        )
     out = st.run_braze_client(tmp_path, 300, 5.0, 30.0, 2)
     assert out["requests_total"] == 4 and len(out["loops"]) == 2, out
     for loop in out["loops"]:
@@ -239,11 +240,19 @@ def test_sync_throughput_braze_client_comparison_and_its_doc_block(tmp_path: Pat
 
     result = {
         "summary": {"requests": 4, "attribute_changes_sent": 300, "timings": {"send_s": 0.1}},
-        "sustained_requests_per_second": 40.0, "sustained_changes_per_second": 3000,
-        "wall_seconds": 2.0, "sync_cpu_us_per_change": 20.0, "peak_rss_mb": 100.0,
-        "exit_code": 0, "changes": 300, "server": "emulator", "latency_ms": 5.0,
-        "machine": st.machine_info(), "load_average_before": (1.0, 1.0, 1.0),
-        "load_average": (1.5, 1.0, 1.0), "command": "bench/sync_throughput.py --changes 300",
+        "sustained_requests_per_second": 40.0,
+        "sustained_changes_per_second": 3000,
+        "wall_seconds": 2.0,
+        "sync_cpu_us_per_change": 20.0,
+        "peak_rss_mb": 100.0,
+        "exit_code": 0,
+        "changes": 300,
+        "server": "emulator",
+        "latency_ms": 5.0,
+        "machine": st.machine_info("test"),
+        "load_average_before": (1.0, 1.0, 1.0),
+        "load_average": (1.5, 1.0, 1.0),
+        "command": "bench/sync_throughput.py --changes 300",
         "braze_client": out,
     }
     st.add_ratios(result)
