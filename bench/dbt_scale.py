@@ -309,15 +309,20 @@ def render(runs: dict) -> str:
     )
 
 
-def write_doc(doc: Path, results_file: Path, part: str, result: dict, argv: str) -> None:
-    """Keep this run's figures in results_file and rewrite the doc section from it."""
+def machine(argv: str) -> dict:
+    """Machine, versions, commit, date and load average, taken when a part starts."""
     sys.path.insert(0, str(PROJECT_DIR))
     from bench.run import machine_info
 
+    return machine_info(f"bench/dbt_scale.py {argv}".strip())
+
+
+def write_doc(doc: Path, results_file: Path, part: str, result: dict, started: dict) -> None:
+    """Keep this run's figures in results_file and rewrite the doc section from it."""
     runs = json.loads(results_file.read_text(encoding="utf-8")) if results_file.exists() else {}
     runs[part] = {
         **result,
-        "machine": machine_info(f"bench/dbt_scale.py {argv}".strip()),
+        "machine": started,
         "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "6GB (default)"),
     }
@@ -351,14 +356,16 @@ def main() -> None:
     results_file = PROJECT_DIR / "bench" / "out" / "dbt_scale.json"
     with duckdb.connect() as con:
         if not args.skip_scale:
+            started = machine(argv)
             result = scale(args, work, con)
             result.update(rows=args.rows, people=args.people, splits=args.splits, churn=args.churn)
             if args.doc:
-                write_doc(args.doc, results_file, "scale", result, argv)
+                write_doc(args.doc, results_file, "scale", result, started)
         if not args.skip_history:
+            started = machine(argv)
             result = history(args, work, con)
             if args.doc:
-                write_doc(args.doc, results_file, "history", result, argv)
+                write_doc(args.doc, results_file, "history", result, started)
 
 
 if __name__ == "__main__":
