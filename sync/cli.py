@@ -10,7 +10,8 @@ Exit codes (for an orchestrator):
      (check); re-run later, nothing was lost
   5  Braze refused the requests (401/403/404/413/415): fix the key, permissions or endpoint;
      nothing unacknowledged was recorded as delivered
-  6  the warehouse cannot be used (missing tables, locked by another writer)
+  6  the warehouse cannot be used (missing tables, locked by another writer, its disk is full:
+     free space and re-run; only what Braze acknowledged was recorded)
   7  plan: the data points would exceed --max-data-points
   130 interrupted (SIGINT/SIGTERM); what was acknowledged is recorded, the rest stays pending
 """
@@ -29,7 +30,7 @@ from typing import IO, Any
 from sync import config, payloads
 from sync.braze import check_credentials
 from sync.runner import Runner
-from sync.warehouse import Warehouse, WarehouseError
+from sync.warehouse import Warehouse, WarehouseError, disk_full_message
 
 EXIT_OK = 0
 EXIT_INTERNAL = 1
@@ -313,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         log.error("interrupted")
         return EXIT_INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last resort: a clear line, never the key
+        full = disk_full_message(exc, settings.duckdb_path)
+        if full is not None:
+            log.error("%s", redact(full, secret))
+            return EXIT_WAREHOUSE
         log.error("internal error: %s: %s", type(exc).__name__, redact(str(exc), secret))
         if args.verbose:
             log.exception("traceback")

@@ -85,6 +85,9 @@ class Runner:
         self.pending_left = 0
         self.fatal: BrazeFatalError | None = None
         self.interrupted = False
+        # Set when writing what Braze acknowledged failed (e.g. a full disk): nothing more is
+        # sent, since nothing more could be recorded (the re-send bound of ADR 0011).
+        self.recording_failed = False
         self.stopping = False
         self._buf = Outcomes([], [], [], [])
         self._buf_rows = 0
@@ -228,7 +231,7 @@ class Runner:
 
     async def _deliver(self, batch: Batch | StagedBatch) -> None:
         assert self.client is not None
-        if self.stopping and (self.fatal or self.interrupted):
+        if self.stopping and (self.fatal or self.interrupted or self.recording_failed):
             self.pending_left += batch.data_points
             return
         try:
@@ -337,7 +340,11 @@ class Runner:
                 await asyncio.wait_for(self._flush_now.wait(), self.s.commit_interval_s)
             except TimeoutError:
                 pass
-            await self._flush(run_id, pool)
+            try:
+                await self._flush(run_id, pool)
+            except BaseException:
+                self.recording_failed = self.stopping = True
+                raise
 
     async def _reporter(self, done: asyncio.Event) -> None:
         while not done.is_set():
@@ -412,8 +419,10 @@ class Runner:
                     if self._first_send is not None:
                         self.timings["send_s"] = time.perf_counter() - self._first_send
                     done.set()
-                    await recorder
-                    await reporter
+                    try:
+                        await recorder
+                    finally:
+                        await reporter
                     await self._flush(run_id, write_pool)
                     await loop.run_in_executor(read_pool, it.close)
         except BaseException as exc:  # record what we can, then re-raise

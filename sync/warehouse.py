@@ -7,6 +7,7 @@ source is never read again. Outcomes are written in group commits: one transacti
 
 from __future__ import annotations
 
+import errno
 import json
 import uuid
 from collections.abc import Iterator, Sequence
@@ -77,7 +78,29 @@ def _unnest(cols: list[list[Any]], first_param: int = 1) -> tuple[str, list[Any]
 
 
 class WarehouseError(Exception):
-    """The warehouse cannot be used (missing file or table, locked by another writer)."""
+    """The warehouse cannot be used (missing file or table, locked by another writer, disk full)."""
+
+
+# How DuckDB and the OS word "the disk is full" (Linux/macOS ENOSPC and EDQUOT, Windows).
+_DISK_FULL_TEXT = ("no space left on device", "disk quota exceeded",
+                   "not enough space on the disk")
+_DISK_FULL_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def disk_full_message(exc: BaseException, path: str) -> str | None:
+    """A clear message when `exc` (or an exception it came from) is a full disk, else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        text = str(seen)
+        if (isinstance(seen, OSError) and seen.errno in _DISK_FULL_ERRNOS) or any(
+                t in text.lower() for t in _DISK_FULL_TEXT):
+            detail = text.strip().splitlines()[0][:300] if text.strip() else type(seen).__name__
+            return (f"the disk holding the warehouse {path} is full ({detail}). Only what Braze "
+                    f"acknowledged and was committed before is recorded; free or add space (the "
+                    f"warehouse needs room for its .wal and the sync's {Path(path).name}"
+                    f".sync-stage scratch file), then re-run: what is not recorded is sent again")
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _now() -> datetime:
@@ -109,7 +132,8 @@ class Warehouse:
                 raise WarehouseError(
                     f"the warehouse {path} is in use by another process (dbt build or another "
                     f"sync); DuckDB allows one writer at a time") from None
-            raise WarehouseError(f"cannot open the warehouse {path}: {text}") from None
+            full = disk_full_message(exc, path)
+            raise WarehouseError(full or f"cannot open the warehouse {path}: {text}") from None
         self.con.execute(f"set memory_limit = '{memory_limit}'")
         self.con.execute(f"set threads = {int(threads)}")
         self.con.execute("set preserve_insertion_order = false")

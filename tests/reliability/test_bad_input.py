@@ -100,7 +100,7 @@ def test_invalid_rows_are_recorded_and_the_rest_is_delivered(pipeline, emulator)
     assert {r[2] for r in rows if r[0] == "attributes"} == {"ok2", "ok3", "ok4"}
 
 
-def test_malformed_files_fail_the_build_naming_the_file(pipeline, emulator):
+def test_malformed_csv_fails_the_build_naming_the_file(pipeline, emulator):
     land = pipeline.landing
     folder = land / "membership" / "m1"
     folder.mkdir(parents=True)
@@ -113,18 +113,53 @@ def test_malformed_files_fail_the_build_naming_the_file(pipeline, emulator):
     }))
     build = pipeline.build(check=False)
     assert build.returncode != 0 and "part-0.csv" in build.stdout
-    shutil.rmtree(folder)
-    (land / "events").mkdir()
-    (land / "events" / "e.jsonl").write_text(
-        '{"event_id":"a","event_name":"x","external_id":"u1","event_time":"2026-11-27T06:00:00Z"}\n'
-        '{"event_id": "b", broken\n'
-    )
-    build = pipeline.build(check=False)
-    assert build.returncode != 0 and "e.jsonl" in build.stdout
     # No build ever succeeded on this warehouse: the sync refuses clearly, sending nothing.
     sync = pipeline.sync("run", check=False)
     assert sync.returncode == 6 and "dbt build" in sync.stderr
     assert emulator.state()["counters"]["requests"] == 0
+
+
+def _jsonl_event(event_id: str, user: str) -> str:
+    return json.dumps({"event_id": event_id, "event_name": "x", "external_id": user,
+                       "event_time": "2026-11-27T06:00:00Z", "properties": {"n": 1}})
+
+
+def test_malformed_jsonl_lines_are_rejected_and_the_rest_delivered_once(pipeline, emulator):
+    events = pipeline.landing / "events"
+    events.mkdir()
+    # Line 2: not JSON; line 3: blank (skipped, still counted); line 4: JSON but not an object;
+    # line 6: truncated object; CRLF on line 5. Lines 1, 5 and 7 are valid events.
+    (events / "e.jsonl").write_text(
+        _jsonl_event("a", "u1") + "\n"
+        + '{"event_id": "b", broken\n'
+        + "\n"
+        + '["not", "an", "object"]\n'
+        + _jsonl_event("c", "u2") + "\r\n"
+        + '{"event_id": "d", "event_name": "x"\n'
+        + _jsonl_event("e", "u1") + "\n"
+    )
+    summary = pipeline.cycle()
+    assert summary["requests"] >= 1
+
+    def delivered() -> list[tuple[str, str]]:
+        return sorted((e["external_id"], e["name"]) for e in emulator.state()["events"])
+
+    expected = [("u1", "x"), ("u1", "x"), ("u2", "x")]
+    assert delivered() == expected, emulator.state()["events"]
+    rows = [r for r in rejected(pipeline) if r[0] == "events"]
+    assert rows == [
+        ("events", "e.jsonl", None, None, "line 4 is not a JSON object"),
+        ("events", "e.jsonl", None, None, "malformed JSON on line 2"),
+        ("events", "e.jsonl", None, None, "malformed JSON on line 6"),
+    ], rows
+    # Files never change once complete: a second cycle re-sends nothing and reports each
+    # rejected line once, unchanged.
+    requests = emulator.state()["counters"]["requests"]
+    summary = pipeline.cycle()
+    assert summary["requests"] == 0
+    assert emulator.state()["counters"]["requests"] == requests
+    assert delivered() == expected
+    assert [r for r in rejected(pipeline) if r[0] == "events"] == rows
 
 
 def test_guard_stops_a_mass_exit_unless_allowed(pipeline, emulator):

@@ -17,11 +17,19 @@ from tests.reliability.faults import (
 from tests.reliability.oracle import Oracle
 from tests.reliability.runner import compare, land
 from tests.reliability.scenarios import crowd
+from tests.reliability.trials import add_emulator_counts, add_sync_counts, trial
 
 QUICK = ["everything"]  # make test; make soak runs every mix
 
 
-def run_under_faults(pipeline, emulator, mix: str, seed: int, people: int) -> dict:
+def run_under_faults(pipeline, emulator, mix: str, seed: int, people: int, form: str) -> dict:
+    with trial("faults", mix, seed, form=form, people=people) as row:
+        result = _run_under_faults(pipeline, emulator, mix, seed, people, row)
+        assert result["faults_seen"] > 0  # the faults really happened
+    return result
+
+
+def _run_under_faults(pipeline, emulator, mix: str, seed: int, people: int, row: dict) -> dict:
     steps, known = crowd(people=people, seed=seed)
     emulator.create_profiles(
         [{"braze_id": b, "external_id": e} if e else {"braze_id": b} for b, e in known.items()]
@@ -36,12 +44,16 @@ def run_under_faults(pipeline, emulator, mix: str, seed: int, people: int) -> di
         oracle.apply(step)
         pipeline.build()
         summaries = sync_until_done(pipeline)
+        add_sync_counts(row, summaries)
         unknown_requests += sum(s.get("events_outcome_unknown", 0) for s in summaries)
         state = emulator.state()
+        duplicates = event_duplicates(state)
+        add_emulator_counts(row, emulator, oracle, duplicates)
+        row["steps"] = number
         # Duplicated events are bounded below; the truth is checked on distinct events.
         problems = compare(distinct_events(state), oracle)
         assert not problems, f"{mix}, step {number}:\n" + "\n".join(problems[:20])
-        duplicates = event_duplicates(state)
+        row["duplicate_bound"] = 75 * unknown_requests
         assert duplicates <= 75 * unknown_requests, (duplicates, unknown_requests)
         # Every value the oracle needed was paid for; re-sends after lost responses cost more.
         assert state["data_points"]["total"] >= oracle.data_points
@@ -51,12 +63,10 @@ def run_under_faults(pipeline, emulator, mix: str, seed: int, people: int) -> di
 
 @pytest.mark.parametrize("mix", QUICK)
 def test_faults_quick(pipeline, emulator, mix):
-    result = run_under_faults(pipeline, emulator, mix, seed=11, people=400)
-    assert result["faults_seen"] > 0  # the faults really happened
+    run_under_faults(pipeline, emulator, mix, seed=11, people=400, form="short")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("mix", sorted(FAULT_MIXES))
 def test_faults_soak(pipeline, emulator, mix):
-    result = run_under_faults(pipeline, emulator, mix, seed=101, people=1500)
-    assert result["faults_seen"] > 0
+    run_under_faults(pipeline, emulator, mix, seed=101, people=1500, form="soak")

@@ -15,10 +15,11 @@ import time
 import pytest
 
 from tests.pipeline import ROOT
-from tests.reliability.faults import distinct_events, sync_until_done
+from tests.reliability.faults import distinct_events, event_duplicates, sync_until_done
 from tests.reliability.oracle import Oracle
 from tests.reliability.runner import compare, land
 from tests.reliability.scenarios import crowd
+from tests.reliability.trials import add_emulator_counts, add_sync_counts, trial
 
 OBJECTS_PER_REQUEST = 10
 CONCURRENCY = 4
@@ -34,7 +35,16 @@ KILL_ENV = {
 RESEND_BOUND = (CONCURRENCY + RATE_PER_S * 2.0) * OBJECTS_PER_REQUEST
 
 
-def kill_trial(pipeline, emulator, seed: int, people: int = 900) -> dict:
+def kill_trial(pipeline, emulator, seed: int, people: int = 900, form: str = "short") -> dict:
+    with trial("kills", f"seed {seed}", seed, form=form, people=people) as row:
+        result = _kill_trial(pipeline, emulator, seed, people, row)
+        if form == "short":
+            assert result["mid_run_kills"] >= 1, (
+                "the kill landed after the run ended: trial proves nothing")
+    return result
+
+
+def _kill_trial(pipeline, emulator, seed: int, people: int, row: dict) -> dict:
     rng = random.Random(seed)
     steps, known = crowd(people=people, seed=seed)
     emulator.create_profiles(
@@ -44,6 +54,7 @@ def kill_trial(pipeline, emulator, seed: int, people: int = 900) -> dict:
     pipeline.extra_env.update(KILL_ENV)
     oracle = Oracle()
     mid_run_kills = 0
+    row["kills"] = 0
     for step in steps[:2]:
         land(pipeline.landing, step)
         oracle.apply(step)
@@ -64,22 +75,24 @@ def kill_trial(pipeline, emulator, seed: int, people: int = 900) -> dict:
             mid_run_kills += 1
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        sync_until_done(pipeline)
+        row["kills"] = mid_run_kills
+        add_sync_counts(row, sync_until_done(pipeline))
         state = emulator.state()
+        add_emulator_counts(row, emulator, oracle, event_duplicates(state))
         problems = compare(distinct_events(state), oracle)
         assert not problems, f"seed {seed}:\n" + "\n".join(problems[:20])
     extra = emulator.state()["data_points"]["total"] - oracle.data_points
+    row["resend_bound"] = RESEND_BOUND * mid_run_kills
     assert 0 <= extra <= RESEND_BOUND * mid_run_kills, (extra, mid_run_kills)
     return {"mid_run_kills": mid_run_kills, "resent_objects": extra}
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_killed_runs_lose_nothing(pipeline, emulator, seed):
-    result = kill_trial(pipeline, emulator, seed)
-    assert result["mid_run_kills"] >= 1, "the kill landed after the run ended: trial proves nothing"
+    kill_trial(pipeline, emulator, seed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(100, 120))
 def test_killed_runs_lose_nothing_soak(pipeline, emulator, seed):
-    kill_trial(pipeline, emulator, seed, people=1500)
+    kill_trial(pipeline, emulator, seed, people=1500, form="soak")

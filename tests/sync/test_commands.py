@@ -147,11 +147,11 @@ def test_the_api_key_is_in_no_output_and_no_table(sync_env: SyncEnv):
         sync_env.run(command, "-v") if command != "status" else sync_env.run(command)
     key = sync_env.emulator.api_key
     with duckdb.connect(str(sync_env.warehouse), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables").fetchall()]
-        for table in tables:
-            rows = con.execute(f"select * from {table}").fetchall()
-            assert key not in repr(rows), table
+        tables = con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()
+        for schema, table in tables:
+            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
+            assert key not in repr(rows), f"{schema}.{table}"
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")

@@ -1,6 +1,7 @@
 -- Every event row of every events file, loaded once: a build reads only the files not loaded
 -- before (by file name; files never change once complete). rejection_reason says why an event
--- may never be sent (spec section 4 and Braze's limits); null for a valid event.
+-- may never be sent (spec section 4 and Braze's limits); null for a valid event. A JSONL line that
+-- is not valid JSON, or not an object, is such a row, its reason naming the line number.
 {{
     config(
         materialized='incremental',
@@ -60,7 +61,11 @@ final as (
         event_time,
         cast(properties_json as varchar) as properties_json,
         case
-            when record_type != 'OBJECT' then 'line is not a JSON object'
+            when record_type = 'MALFORMED' then 'malformed JSON on line ' || line_number
+            when record_type != 'OBJECT'
+                then
+                    'line ' || coalesce(cast(line_number as varchar), '?')
+                    || ' is not a JSON object'
             when event_id is null then 'missing event_id'
             when event_name is null then 'missing event_name'
             when length(event_name) > 255 then 'event_name longer than 255 characters'
