@@ -196,7 +196,11 @@ class RateBudget:
             return
         if remaining <= self.low_water:
             wait = self.reset_in(headers)
-            if wait is not None:
+            # Our own bucket never sends more than the limit in a window, so a low count at the
+            # very end of a window we filled ourselves is no reason to stop: pause only when
+            # what is left would not cover what the bucket lets through before the reset (other
+            # clients are using the quota too).
+            if wait is not None and remaining < self.rate * wait:
                 self.block_for(min(wait, 60.0) + random.uniform(0, 0.05))
 
     def on_429(self, headers: Mapping[str, str], fallback: float) -> float:

@@ -92,6 +92,18 @@ def test_low_remaining_pauses_until_the_reset():
     assert budget.try_take() >= 2.0
 
 
+def test_low_remaining_at_the_end_of_a_window_we_filled_does_not_pause():
+    """45 left with 0.04 s to go: the bucket sends at most ~39 more before the reset."""
+    clock = Clock()
+    budget = RateBudget(3000, 3.0, low_water=96, clock=clock, wall=lambda: 1700000099.96)
+    budget.observe({"x-ratelimit-remaining": "45", "x-ratelimit-reset": "1700000100"})
+    assert budget.blocked_until == 0.0
+    # The same count with a second to go means others use the quota: pause until the reset.
+    budget = RateBudget(3000, 3.0, low_water=96, clock=clock, wall=lambda: 1700000099.0)
+    budget.observe({"x-ratelimit-remaining": "45", "x-ratelimit-reset": "1700000100"})
+    assert budget.try_take() >= 1.0
+
+
 def test_backoff_is_bounded_and_grows():
     assert all(backoff(10, 0.5, 30) <= 30 + 0.05 for _ in range(100))
     assert max(backoff(1, 0.5, 30) for _ in range(200)) <= 1.05
