@@ -30,6 +30,18 @@ SYNC_ENV = {
     "AIQ_SYNC_CONCURRENCY": "8",
 }
 
+# A slow, small-batch sync for the kill and full-disk trials: many requests per run, so that a
+# kill or a full disk lands in the middle of the send.
+SLOW_OBJECTS_PER_REQUEST = 10
+SLOW_CONCURRENCY = 4
+SLOW_RATE_PER_S = 40
+SLOW_SYNC_ENV = {
+    "AIQ_SYNC_OBJECTS_PER_REQUEST": str(SLOW_OBJECTS_PER_REQUEST),
+    "AIQ_SYNC_CONCURRENCY": str(SLOW_CONCURRENCY),
+    "AIQ_SYNC_RATE_LIMIT": str(SLOW_RATE_PER_S),
+    "AIQ_SYNC_RATE_WINDOW_S": "1",
+}
+
 
 def sync_until_done(pipeline: Pipeline, max_runs: int = 12) -> list[dict]:
     """Re-run `python -m sync run` as an orchestrator would until it exits 0 (exit 4 = work left

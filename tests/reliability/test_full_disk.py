@@ -22,20 +22,23 @@ import duckdb
 import pytest
 
 from tests.pipeline import ROOT
-from tests.reliability.faults import distinct_events, event_duplicates, sync_until_done
+from tests.reliability.faults import (
+    SLOW_CONCURRENCY,
+    SLOW_OBJECTS_PER_REQUEST,
+    SLOW_RATE_PER_S,
+    SLOW_SYNC_ENV,
+    distinct_events,
+    event_duplicates,
+    sync_until_done,
+)
 from tests.reliability.oracle import Oracle
 from tests.reliability.runner import compare, land
 from tests.reliability.scenarios import crowd
 
-OBJECTS_PER_REQUEST = 10
-CONCURRENCY = 4
-RATE_PER_S = 40
-DISK_ENV = {
-    "AIQ_SYNC_OBJECTS_PER_REQUEST": str(OBJECTS_PER_REQUEST),
-    "AIQ_SYNC_CONCURRENCY": str(CONCURRENCY),
-    "AIQ_SYNC_RATE_LIMIT": str(RATE_PER_S),
-    "AIQ_SYNC_RATE_WINDOW_S": "1",
-}
+OBJECTS_PER_REQUEST = SLOW_OBJECTS_PER_REQUEST
+CONCURRENCY = SLOW_CONCURRENCY
+RATE_PER_S = SLOW_RATE_PER_S
+DISK_ENV = SLOW_SYNC_ENV
 # As for a kill (test_kills.py, ADR 0011): what can be sent twice is the requests in flight plus
 # those acknowledged since the last group commit, two seconds of work at most. A failed commit is
 # a kill at the recorder: after the disk fills, the run may send at most this many requests.

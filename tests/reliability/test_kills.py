@@ -15,21 +15,24 @@ import time
 import pytest
 
 from tests.pipeline import ROOT
-from tests.reliability.faults import distinct_events, event_duplicates, sync_until_done
+from tests.reliability.faults import (
+    SLOW_CONCURRENCY,
+    SLOW_OBJECTS_PER_REQUEST,
+    SLOW_RATE_PER_S,
+    SLOW_SYNC_ENV,
+    distinct_events,
+    event_duplicates,
+    sync_until_done,
+)
 from tests.reliability.oracle import Oracle
 from tests.reliability.runner import compare, land
 from tests.reliability.scenarios import crowd
 from tests.reliability.trials import add_emulator_counts, add_sync_counts, trial
 
-OBJECTS_PER_REQUEST = 10
-CONCURRENCY = 4
-RATE_PER_S = 40
-KILL_ENV = {
-    "AIQ_SYNC_OBJECTS_PER_REQUEST": str(OBJECTS_PER_REQUEST),
-    "AIQ_SYNC_CONCURRENCY": str(CONCURRENCY),
-    "AIQ_SYNC_RATE_LIMIT": str(RATE_PER_S),
-    "AIQ_SYNC_RATE_WINDOW_S": "1",
-}
+OBJECTS_PER_REQUEST = SLOW_OBJECTS_PER_REQUEST
+CONCURRENCY = SLOW_CONCURRENCY
+RATE_PER_S = SLOW_RATE_PER_S
+KILL_ENV = SLOW_SYNC_ENV
 # In flight + acknowledged since the last group commit: the 0.3 s interval plus the commit itself,
 # which can take over a second on a loaded 2-core machine; two seconds in all, in objects.
 RESEND_BOUND = (CONCURRENCY + RATE_PER_S * 2.0) * OBJECTS_PER_REQUEST
