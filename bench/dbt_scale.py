@@ -324,7 +324,7 @@ def write_doc(doc: Path, results_file: Path, part: str, result: dict, started: d
         **result,
         "machine": started,
         "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "6GB (default)"),
+        "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "80% (default)"),
     }
     results_file.write_text(json.dumps(runs, indent=1), encoding="utf-8")
     text = doc.read_text(encoding="utf-8")
