@@ -23,11 +23,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from bench.report import replace_between_markers  # noqa: E402
 from braze_emulator.testing import run_emulator  # noqa: E402
 
 CONFIG = {
@@ -244,15 +246,8 @@ START, END = "<!-- emulator-throughput:start -->", "<!-- emulator-throughput:end
 
 def write_doc(path: str, result: dict[str, Any], argv: str) -> None:
     """Replace the text between the markers with this run's figures."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
-    before, found, rest = text.partition(START)
-    _, _, after = rest.partition(END)
-    if not found:
-        raise SystemExit(f"{path} has no {START} marker")
     workers = result["workers"] if result["workers"] is not None else "2 (default)"
     lines = [
-        START,
         f"Last run: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"`bench/emulator_throughput.py {argv}`, client `{result['client']}`, "
         f"emulator `--workers {workers}`, {result['cpus']} CPUs.",
@@ -270,10 +265,8 @@ def write_doc(path: str, result: dict[str, Any], argv: str) -> None:
         f"{result['machine_busy_percent']} % |",
         f"| scheduling group of the run (Linux autogroup) | {result['scheduling_group']} |",
         f"| data points counted by the emulator | {result['data_points']} |",
-        END,
     ]
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(before + "\n".join(lines) + after)
+    replace_between_markers(Path(path), START, END, "\n".join(lines))
 
 if __name__ == "__main__":
     main()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
@@ -343,12 +342,47 @@ HEADINGS = {"full": "## Results: `make bench`", "quick": "## Results: `make benc
 
 def write_section(doc: Path, mode: str, markdown: str) -> None:
     """Replace the text between this mode's markers, adding the section if it is missing."""
-    start, end = f"<!-- bench:{mode}:start -->", f"<!-- bench:{mode}:end -->"
-    block = f"{start}\n{markdown}\n{end}"
-    text = doc.read_text(encoding="utf-8") if doc.exists() else "# Benchmarks\n"
-    if start in text and end in text:
-        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-        text = pattern.sub(lambda _: block, text, count=1)
+    if not doc.exists():
+        doc.write_text("# Benchmarks\n", encoding="utf-8")
+    replace_between_markers(
+        doc,
+        f"<!-- bench:{mode}:start -->",
+        f"<!-- bench:{mode}:end -->",
+        markdown,
+        new_section_heading=HEADINGS[mode],
+    )
+
+
+class MarkerError(SystemExit):
+    """A doc lacks a marker it must have. A SystemExit: a command that meets it stops with this
+    message (no traceback), and a caller that wants another answer catches it."""
+
+
+def replace_between_markers(
+    path: Path, start: str, end: str, text: str, *, new_section_heading: str | None = None
+) -> None:
+    """Rewrite what stands between the start and end markers of the file at path with text.
+
+    The result is `start`, a newline, text, a newline, `end`; everything before the first start
+    marker and after the first end marker that follows it is kept as it was. The one writer of
+    generated sections (bench/run.py, bench/dbt_scale.py, bench/sync_throughput.py,
+    bench/emulator_throughput.py, tests/reliability/report.py).
+
+    A missing marker is a MarkerError naming the file and the marker, and nothing is written,
+    except when new_section_heading is given and neither marker is in the file: then the section
+    is added at the end of the file under that heading. Only one of the two markers is always an
+    error: adding a section then would leave a stray marker behind.
+    """
+    doc = path.read_text(encoding="utf-8")
+    head, found_start, rest = doc.partition(start)
+    _, found_end, tail = rest.partition(end)
+    block = f"{start}\n{text}\n{end}"
+    if found_start and found_end:
+        doc = head + block + tail
+    elif new_section_heading is not None and not found_start and end not in doc:
+        doc = doc.rstrip("\n") + f"\n\n{new_section_heading}\n\n{block}\n"
     else:
-        text = text.rstrip("\n") + f"\n\n{HEADINGS[mode]}\n\n{block}\n"
-    doc.write_text(text, encoding="utf-8")
+        missing = end if found_start else start
+        where = " after its start marker" if found_start else ""
+        raise MarkerError(f"{path} has no marker {missing!r}{where}; nothing written")
+    path.write_text(doc, encoding="utf-8")

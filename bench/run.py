@@ -43,6 +43,14 @@ ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 50.0
 BRAZE_LIMIT_RPS = 1000.0
 EMULATOR_CONFIG = {"store_events": False, "request_log_size": 200, "request_log_bodies": 0}
+# The emulator's memory (all its processes, PSS) with EMULATOR_CONFIG after the daily sync,
+# measured by run_cycle (emulator_memory) at 200,000 and 400,000 people: 378 and 666 MB, i.e.
+# about 1.44 MB per 1,000 people plus 90 MB; 8x (8,000,000 people) projects to ~11.4 GB.
+EMULATOR_MB_PER_PERSON = 0.00144
+EMULATOR_BASE_MB = 90.0
+HEADROOM_MB = 1024.0  # the harness and the kernel (the sync never runs beside dbt)
+MIN_DBT_MB = 1024.0  # below this a build cannot start: the size is stopped before it begins
+PROFILE_MEMORY_SHARE = 0.25  # profiles/profiles.yml: memory_limit defaults to 25% of RAM
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,79 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
     return {k: after[k] - before.get(k, 0) for k in after}
 
 
+def _process_tree(pid: int) -> list[int]:
+    """pid and its descendants (the emulator's state process and its HTTP workers)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text(encoding="ascii")
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += [child for child, parent in parents.items() if parent == current]
+    return tree
+
+
+def emulator_memory(emu: EmulatorHandle, seeded: int) -> dict[str, Any]:
+    """What the emulator holds now: resident and proportional set size of all its processes
+    (Linux /proc; PSS counts a page shared by the processes once), and its profiles (seeded
+    ones plus those /users/track created)."""
+    rss_kb = pss_kb = 0
+    per_process = []
+    for pid in _process_tree(emu.pid) if emu.pid else []:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="ascii")
+        except OSError:
+            continue
+        fields = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in rollup.splitlines()[1:]
+            if line.endswith("kB")
+        }
+        rss_kb += fields.get("Rss", 0)
+        pss_kb += fields.get("Pss", 0)
+        per_process.append(round(fields.get("Rss", 0) / 1024, 1))
+    created = int(emu.state(include="counters")["counters"]["profiles_created"])
+    return {
+        "profiles": seeded + created,
+        "rss_mb": round(rss_kb / 1024, 1),
+        "pss_mb": round(pss_kb / 1024, 1),
+        "rss_mb_per_process": per_process,
+    }
+
+
+def _meminfo_mb(name: str) -> float:
+    for line in Path("/proc/meminfo").read_text(encoding="ascii").splitlines():
+        if line.startswith(f"{name}:"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(name)
+
+
+def dbt_memory_limit(people: int) -> dict[str, Any]:
+    """DuckDB's memory limit for this size's dbt builds, beside the emulator that holds every
+    profile for the whole cycle: the profile's default (PROFILE_MEMORY_SHARE of RAM), unless
+    what is free when the size starts, less the emulator's projected memory and some headroom,
+    is smaller (at 8x the emulator holds ~11 GB; beyond RAM the kernel's OOM killer, not
+    DuckDB, would end the run); past the limit DuckDB spills to disk. AIQ_DBT_MEMORY_LIMIT in
+    the environment wins."""
+    emulator_mb = EMULATOR_BASE_MB + EMULATOR_MB_PER_PERSON * people
+    available_mb = _meminfo_mb("MemAvailable")
+    limit_mb = min(
+        PROFILE_MEMORY_SHARE * _meminfo_mb("MemTotal"), available_mb - emulator_mb - HEADROOM_MB
+    )
+    return {
+        "emulator_projected_mb": round(emulator_mb),
+        "available_mb_at_start": round(available_mb),
+        "limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT") or f"{max(0, int(limit_mb))}MiB",
+        "enough": bool(os.environ.get("AIQ_DBT_MEMORY_LIMIT")) or limit_mb >= MIN_DBT_MB,
+    }
+
+
 def _seed_profiles(emu: EmulatorHandle, landing: Path, day: int) -> int:
     """Braze assigns braze_ids: people known only by one already exist in Braze."""
     folder = landing / "attributes" / delivery_id(day)
@@ -147,8 +228,19 @@ def run_cycle(plan: Plan, spec: ExtractSpec, scale: int, work: Path) -> dict[str
     logs = work / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     out: dict[str, Any] = {"scale": scale, "spec": asdict(spec), "stages": []}
+    out["memory"] = dbt_memory_limit(spec.people)
+    print(f"[bench]   memory: {out['memory']}", flush=True)
+    if not out["memory"]["enough"]:
+        m = out["memory"]
+        out["failed"] = (
+            f"not enough memory: the emulator needs ~{m['emulator_projected_mb']:,} MB for "
+            f"{spec.people:,} people, {m['available_mb_at_start']:,} MB were available, which "
+            f"leaves dbt less than {MIN_DBT_MB:,.0f} MB"
+        )
+        return out
     out["generate"] = [generate_day(landing, spec, 0)]
     env = {
+        "AIQ_DBT_MEMORY_LIMIT": out["memory"]["limit"],
         "DUCKDB_PATH": str(db),
         "AIQ_LANDING_DIR": str(landing),
         "DBT_TARGET_PATH": str(work / "dbt-target"),
@@ -166,6 +258,7 @@ def run_cycle(plan: Plan, spec: ExtractSpec, scale: int, work: Path) -> dict[str
     ]
     sync = [sys.executable, "-m", "sync", "run"]
     with run_emulator(latency_ms=LATENCY_MS, config=EMULATOR_CONFIG) as emu:
+        out["emulator_memory"] = [{"after": "start", **emulator_memory(emu, 0)}]
         out["seeded_profiles"] = _seed_profiles(emu, landing, 0)
         env |= {"BRAZE_REST_ENDPOINT": emu.base_url, "BRAZE_API_KEY": emu.api_key}
         for stage in ("initial", "daily", "nothing_new"):
@@ -185,6 +278,8 @@ def run_cycle(plan: Plan, spec: ExtractSpec, scale: int, work: Path) -> dict[str
             out["stages"].append(
                 _stage_row(f"{stage}: sync", synced, {**counts, "summary": summary})
             )
+            memory = emulator_memory(emu, out["seeded_profiles"])
+            out["emulator_memory"].append({"after": f"{stage}: sync", **memory})
             if synced.returncode not in (0, 3):
                 out["failed"] = f"sync exited {synced.returncode} at stage {stage}"
                 break

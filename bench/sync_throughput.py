@@ -49,6 +49,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.report import _n as _num  # noqa: E402
+from bench.report import replace_between_markers  # noqa: E402
 from bench.run import machine_info  # noqa: E402
 from braze_emulator.testing import run_emulator  # noqa: E402
 
@@ -298,7 +299,6 @@ def doc_block(result: dict[str, Any]) -> str:
     load = result["load_average_before"], result["load_average"]
     s = result["summary"]
     lines = [
-        START,
         f"Last run: {m['date_utc']}, `{result['command']}`; {m['cpu']}, {m['cores']} cores, "
         f"{m['memory_gib']} GiB, {m['os']}; Python {m['python']}, duckdb {v['duckdb']}, "
         f"aiohttp {v['aiohttp']}, braze-client {BRAZE_CLIENT_VERSION} (its own venv). Load "
@@ -357,7 +357,6 @@ def doc_block(result: dict[str, Any]) -> str:
         ),
         "Ratios: the sync's sustained requests/s over the loop's; the loop's (projected) "
         "sending time over the sync's whole wall time.",
-        END,
     ]
     return "\n".join(lines)
 
@@ -367,12 +366,7 @@ BRAZE_CLIENT_VERSION = "2.3.3"
 
 def write_doc(path: Path, result: dict[str, Any]) -> None:
     """Replace the text between the markers with this run's block."""
-    text = path.read_text(encoding="utf-8")
-    before, found, rest = text.partition(START)
-    _, found_end, after = rest.partition(END)
-    if not found or not found_end:
-        raise SystemExit(f"{path} has no {START} ... {END} block")
-    path.write_text(before + doc_block(result) + after, encoding="utf-8")
+    replace_between_markers(path, START, END, doc_block(result))
 
 
 def main() -> None:

@@ -305,3 +305,49 @@ def test_bench_run_saves_each_size_and_resume_keeps_finished_ones(
     # Without --resume everything runs again.
     assert run.main([*common, "--scales", "1"]) == 0
     assert ran[-1] == 1
+
+
+def test_emulator_memory_counts_every_process_and_profile() -> None:
+    """bench/run.py reads the emulator's memory after each sync (the 8x run's limit)."""
+    from bench import run
+
+    with run_emulator(config=run.EMULATOR_CONFIG) as emu:
+        fresh = run.emulator_memory(emu, 0)
+        emu.create_profiles([{"braze_id": f"{n:024x}"} for n in range(2000)])
+        track = {"attributes": [{"external_id": f"u{n}", "AIQ_1_1": True} for n in range(75)]}
+        answer = requests.post(
+            f"{emu.base_url}/users/track", json=track, timeout=10,
+            headers={"Authorization": f"Bearer {emu.api_key}"},
+        )
+        assert answer.status_code == 201, answer.text
+        after = run.emulator_memory(emu, 2000)
+    assert len(fresh["rss_mb_per_process"]) == 3  # the state process and its 2 HTTP workers
+    assert fresh["profiles"] == 0 and after["profiles"] == 2075
+    assert 0 < fresh["pss_mb"] <= fresh["rss_mb"] == pytest.approx(
+        sum(fresh["rss_mb_per_process"]), abs=0.5
+    )
+
+
+def test_dbt_gets_what_the_emulator_leaves_and_a_size_that_cannot_fit_stops_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import run
+
+    meminfo = {"MemTotal": 24_000.0, "MemAvailable": 23_000.0}
+    monkeypatch.setattr(run, "_meminfo_mb", meminfo.__getitem__)
+    monkeypatch.delenv("AIQ_DBT_MEMORY_LIMIT", raising=False)
+    assert run.dbt_memory_limit(1_000_000)["limit"] == "6000MiB"  # the profile's 25%
+    eight = run.dbt_memory_limit(8_000_000)
+    assert eight["emulator_projected_mb"] == 11_610 and eight["enough"]
+    assert eight["limit"] == "6000MiB"  # 23,000 - 11,610 - headroom still leaves more
+    meminfo["MemAvailable"] = 17_000.0  # less free: what the emulator leaves decides
+    left = int(17_000 - 11_610 - run.HEADROOM_MB)
+    assert run.dbt_memory_limit(8_000_000)["limit"] == f"{left}MiB"
+    meminfo["MemAvailable"] = 12_000.0  # another job holds half the machine
+    monkeypatch.setattr(run, "generate_day", lambda *a: pytest.fail("started anyway"))
+    cycle = run.run_cycle(run.FULL, run._scaled(run.FULL.base, 8), 8, tmp_path)
+    assert "not enough memory" in cycle["failed"] and "11,610 MB" in cycle["failed"]
+    assert cycle["stages"] == [] and not cycle["memory"]["enough"]
+    monkeypatch.setenv("AIQ_DBT_MEMORY_LIMIT", "20GB")  # the operator's choice wins
+    assert run.dbt_memory_limit(8_000_000) == {**run.dbt_memory_limit(8_000_000),
+                                               "limit": "20GB", "enough": True}

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.report import MarkerError, replace_between_markers
 from tests.pipeline import ROOT
 from tests.reliability.trials import results_path
 
@@ -73,14 +74,12 @@ def render(rows: list[dict[str, Any]], source: Path) -> str:
     except ValueError:
         shown = source
     lines = [
-        START,
         f"{len(rows)} trials recorded between {started[0]} and {started[-1]} "
         f"({rows[0].get('machine', '')}), {passed} passed, {len(rows) - passed} failed; "
         f"from `{shown}`.",
         "",
         HEADER,
         *(render_row(r) for r in rows),
-        END,
     ]
     return "\n".join(lines)
 
@@ -97,15 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     table = render(rows, args.results)
     if args.check:
-        print(table)
+        print(f"{START}\n{table}\n{END}")
         return 0
-    doc = args.doc.read_text(encoding="utf-8")
-    if START not in doc or END not in doc:
-        print(f"{args.doc} lacks the markers {START!r} ... {END!r}", file=sys.stderr)
+    try:
+        replace_between_markers(args.doc, START, END, table)
+    except MarkerError as error:
+        print(error, file=sys.stderr)
         return 1
-    head, rest = doc.split(START, 1)
-    tail = rest.split(END, 1)[1]
-    args.doc.write_text(head + table + tail, encoding="utf-8")
     print(f"{args.doc}: {len(rows)} trials")
     return 0
 
