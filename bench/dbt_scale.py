@@ -5,10 +5,13 @@ Measures, in one run and on this machine:
 1. first delivery: `dbt build` on one delivery of --rows membership rows (--people persons over
    --splits splits), empty ledger, against DuckDB alone reading the same files and computing a
    plain full-outer-join diff (the baseline). Peak memory of the dbt process.
-2. steady state: the sync is simulated (ledger = everything sent), a second delivery with
+2. second delivery: the sync is simulated (ledger = everything sent), a second delivery with
    --churn of the rows changed lands; dbt build against the same baseline, now diffing against
-   the full ledger.
-3. history (--history-rows per delivery, smaller so that it fits the time): a build of one new
+   the full ledger, all of it recorded since the last build (so its uniqueness test checks it
+   in full).
+3. steady state: the same again with a third delivery: the daily case, where only the last
+   sync's rows are new to the ledger's uniqueness test.
+4. history (--history-rows per delivery, smaller so that it fits the time): a build of one new
    delivery with one earlier delivery applied, against the same build with --history earlier
    deliveries applied. Old delivery folders are deleted once applied, to prove they are not read.
 
@@ -33,6 +36,11 @@ from pathlib import Path
 import duckdb
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_DIR))
+
+from bench.report import replace_between_markers  # noqa: E402
+from extracts.acknowledge import accept_attribute_changes  # noqa: E402
+
 DBT = Path(sys.executable).parent / "dbt"
 
 
@@ -118,19 +126,7 @@ def dbt_build(work: Path, landing: Path, warehouse: Path) -> Timed:
 def record_sync(warehouse: Path) -> None:
     """What the sync does once Braze acknowledged every change: upsert them into the ledger."""
     with duckdb.connect(str(warehouse)) as con:
-        con.execute(
-            """
-            delete from sync_attribute_ledger as ledger
-            using braze_attribute_changes as changes
-            where ledger.braze_key_type = changes.braze_key_type
-              and ledger.braze_key = changes.braze_key
-              and ledger.attribute_name = changes.attribute_name;
-            insert into sync_attribute_ledger
-            select braze_key_type, braze_key, attribute_name, value_json, source_stream,
-                   'bench', now()
-            from braze_attribute_changes;
-            """
-        )
+        accept_attribute_changes(con, f"bench-{time.time_ns()}")  # one id per sync run
 
 
 def baseline(landing: Path, delivery_id: str, warehouse: Path, work: Path) -> float:
@@ -192,17 +188,21 @@ def scale(args: argparse.Namespace, work: Path, con: duckdb.DuckDBPyConnection) 
     base = baseline(landing, "d001", warehouse, work)
     result["first"] = measured(build, base, change_count(warehouse))
     print(f"first delivery: {result['first']}", flush=True)
-    record_sync(warehouse)
-    # Second delivery: a share of the persons (churn) move to other splits.
-    churned = members_sql(args.rows, args.people, args.splits, 0).replace(
-        "+ 0) %", f"+ case when p % {round(1 / args.churn)} = 0 then 1 else 0 end) %"
-    )
-    write_delivery(landing, "d002", "2026-11-02T00:00:00Z", churned, con)
-    shutil.rmtree(landing / "membership" / "d001")
-    build = dbt_build(work, landing, warehouse)
-    base = baseline(landing, "d002", warehouse, work)
-    result["steady"] = measured(build, base, change_count(warehouse))
-    print(f"steady state: {result['steady']}", flush=True)
+    # Each later delivery moves another share (churn) of the persons to other splits: persons
+    # p % every in (0, ..., day - 2) are shifted by one split on day `day`.
+    every = round(1 / args.churn)
+    for day, key in ((2, "second"), (3, "steady")):
+        record_sync(warehouse)
+        shifted = " or ".join(f"p % {every} = {k}" for k in range(day - 1))
+        churned = members_sql(args.rows, args.people, args.splits, 0).replace(
+            "+ 0) %", f"+ case when {shifted} then 1 else 0 end) %"
+        )
+        write_delivery(landing, f"d{day:03d}", f"2026-11-{day:02d}T00:00:00Z", churned, con)
+        shutil.rmtree(landing / "membership" / f"d{day - 1:03d}")
+        build = dbt_build(work, landing, warehouse)
+        base = baseline(landing, f"d{day:03d}", warehouse, work)
+        result[key] = measured(build, base, change_count(warehouse))
+        print(f"{key} delivery: {result[key]}", flush=True)
     return result
 
 
@@ -258,7 +258,8 @@ START, END = "<!-- dbt-scale:start -->", "<!-- dbt-scale:end -->"
 
 
 def render(runs: dict) -> str:
-    """The doc section: one table row per scenario, each with the run that measured it."""
+    """The doc section, between its markers: one table row per scenario, each with the run that
+    measured it."""
     rows, notes = [], []
     for key in ("scale", "history"):
         run = runs.get(key)
@@ -277,12 +278,20 @@ def render(runs: dict) -> str:
             for name, label in (
                 ("first", f"first delivery of {size}, empty ledger"),
                 (
+                    "second",
+                    f"second delivery, ledger of {run['first']['changes']:,} rows, all recorded "
+                    f"since the last build (its uniqueness checked in full), {run['churn']:.0%} "
+                    "churn",
+                ),
+                (
                     "steady",
-                    f"second delivery, ledger of {run['first']['changes']:,} rows, "
-                    f"{run['churn']:.0%} churn",
+                    f"third delivery (daily steady state), ledger of {run['first']['changes']:,} "
+                    f"rows, {run['churn']:.0%} churn and recorded since the last build",
                 ),
             ):
-                r = run[name]
+                r = run.get(name)
+                if r is None:
+                    continue
                 rows.append(
                     f"| {label} | {r['dbt_seconds']:,} s | {r['baseline_seconds']:,} s | "
                     f"**{r['ratio']}** | **{r['dbt_peak_rss_mb']:,} MB** | {r['changes']:,} |"
@@ -295,7 +304,6 @@ def render(runs: dict) -> str:
             )
     return "\n".join(
         [
-            START,
             "| scenario | dbt build | DuckDB alone | ratio (target <= 3) "
             "| dbt peak RSS (target < 8 GB) | changes |",
             "|---|---|---|---|---|---|",
@@ -304,14 +312,12 @@ def render(runs: dict) -> str:
             "Runs:",
             "",
             *notes,
-            END,
         ]
     )
 
 
 def machine(argv: str) -> dict:
     """Machine, versions, commit, date and load average, taken when a part starts."""
-    sys.path.insert(0, str(PROJECT_DIR))
     from bench.run import machine_info
 
     return machine_info(f"bench/dbt_scale.py {argv}".strip())
@@ -327,12 +333,7 @@ def write_doc(doc: Path, results_file: Path, part: str, result: dict, started: d
         "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "80% (default)"),
     }
     results_file.write_text(json.dumps(runs, indent=1), encoding="utf-8")
-    text = doc.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{doc} has no {START} ... {END} markers")
-    before, _, rest = text.partition(START)
-    _, _, after = rest.partition(END)
-    doc.write_text(before + render(runs) + after, encoding="utf-8")
+    replace_between_markers(doc, START, END, render(runs))
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ person_keys as (
 pending as (
     select
         events.*,
-        {{ aiq_person_id('events.external_id', 'owners.external_id', 'events.braze_id') }}
-            as person_id
+        {{ aiq_person_key_type('events.external_id', 'owners.external_id') }} as person_key_type,
+        {{ aiq_person_key('events.external_id', 'owners.external_id', 'events.braze_id') }}
+            as person_key
     from events
     left join owners on events.braze_id = owners.braze_id
     where not exists (
@@ -34,15 +35,17 @@ pending as (
 final as (
     select
         pending.event_id,
-        coalesce(person_keys.braze_key_type, {{ aiq_person_key_type('pending.person_id') }})
-            as braze_key_type,
-        coalesce(person_keys.braze_key, {{ aiq_person_key('pending.person_id') }}) as braze_key,
+        coalesce(person_keys.braze_key_type, pending.person_key_type) as braze_key_type,
+        coalesce(person_keys.braze_key, pending.person_key) as braze_key,
         pending.event_name,
         pending.event_time,
         pending.properties_json,
         pending.source_id
     from pending
-    left join person_keys on pending.person_id = person_keys.person_id
+    left join person_keys
+        on
+            pending.person_key_type = person_keys.person_key_type
+            and pending.person_key = person_keys.person_key
 )
 
 select * from final

@@ -6,6 +6,7 @@ that tests (and other people's dbt runs in the same checkout) never share a mani
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from extracts.acknowledge import accept_attribute_changes, accept_event_changes
+
+_RUN_NUMBERS = itertools.count(1)
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DBT = Path(sys.executable).parent / "dbt"
@@ -129,23 +134,10 @@ class Warehouse:
 
     def record_sync(self) -> None:
         """Do what the sync does after Braze acknowledged everything pending (the contract)."""
-        self.execute(
-            """
-            delete from sync_attribute_ledger as ledger
-            using braze_attribute_changes as changes
-            where ledger.braze_key_type = changes.braze_key_type
-              and ledger.braze_key = changes.braze_key
-              and ledger.attribute_name = changes.attribute_name;
-            insert into sync_attribute_ledger
-            select braze_key_type, braze_key, attribute_name, value_json, source_stream,
-                   'test-run', now()
-            from braze_attribute_changes;
-            insert into sync_delivered_events
-            select event_id, braze_key_type, braze_key, event_name, event_time,
-                   'acknowledged', 'test-run', now()
-            from braze_event_changes;
-            """
-        )
+        with duckdb.connect(str(self.duckdb_path)) as con:
+            run_id = f"test-run-{next(_RUN_NUMBERS)}"  # each sync run has its own id
+            accept_attribute_changes(con, run_id)
+            accept_event_changes(con, run_id)
 
     def hold(self, key_type: str, key: str, attribute: str, value_json: str) -> None:
         """Put one row in the ledger, as if Braze had accepted it in an earlier sync."""

@@ -26,26 +26,30 @@ value_persons as (
         attribute_values.attribute_name,
         attribute_values.value_json,
         attribute_values.is_rejected,
-        {{ aiq_person_id(
+        {{ aiq_person_key_type('attribute_values.external_id', 'owners.external_id') }}
+            as person_key_type,
+        {{ aiq_person_key(
             'attribute_values.external_id', 'owners.external_id', 'attribute_values.braze_id'
-        ) }} as person_id
+        ) }} as person_key
     from attribute_values
     left join owners on attribute_values.braze_id = owners.braze_id
 ),
 
 desired as (
     select
-        person_id,
+        person_key_type,
+        person_key,
         attribute_name,
         max(value_json) filter (where not is_rejected) as value_json,
         bool_or(is_rejected) as has_rejected_value
     from value_persons
-    group by person_id, attribute_name
+    group by person_key_type, person_key, attribute_name
 ),
 
 compared as (
     select
-        coalesce(desired.person_id, ledger.person_id) as person_id,
+        coalesce(desired.person_key_type, ledger.person_key_type) as person_key_type,
+        coalesce(desired.person_key, ledger.person_key) as person_key,
         coalesce(desired.attribute_name, ledger.attribute_name) as attribute_name,
         desired.value_json as desired_value_json,
         coalesce(desired.has_rejected_value, false) as has_rejected_value,
@@ -53,13 +57,15 @@ compared as (
     from desired
     full outer join ledger
         on
-            desired.person_id = ledger.person_id
+            desired.person_key = ledger.person_key
+            and desired.person_key_type = ledger.person_key_type
             and desired.attribute_name = ledger.attribute_name
 ),
 
 decided as (
     select
-        compared.person_id,
+        compared.person_key_type,
+        compared.person_key,
         compared.attribute_name,
         attributes.delivery_id,
         case
@@ -79,7 +85,8 @@ decided as (
 
 final as (
     select
-        person_id,
+        person_key_type,
+        person_key,
         attribute_name,
         value_json,
         'attributes' as source_stream,

@@ -27,8 +27,9 @@ ledger as (
 member_persons as (
     select
         members.attribute_name,
-        {{ aiq_person_id('members.external_id', 'owners.external_id', 'members.braze_id') }}
-            as person_id
+        {{ aiq_person_key_type('members.external_id', 'owners.external_id') }} as person_key_type,
+        {{ aiq_person_key('members.external_id', 'owners.external_id', 'members.braze_id') }}
+            as person_key
     from members
     left join owners
         on
@@ -36,29 +37,29 @@ member_persons as (
             and members.braze_id = owners.braze_id
 ),
 
-desired as (
-    select distinct
-        person_id,
-        attribute_name
-    from member_persons
-),
-
+-- Member rows are not made distinct before the join (at tens of millions of rows that costs as
+-- much as the join): a person listed twice matches the same ledger row twice, and the repeated
+-- changes this gives (the same value: it depends only on the person and split) are grouped at
+-- the end, where only the changes are left.
 compared as (
     select
-        coalesce(desired.person_id, ledger.person_id) as person_id,
-        coalesce(desired.attribute_name, ledger.attribute_name) as attribute_name,
-        desired.person_id is not null as is_member,
+        coalesce(member_persons.person_key_type, ledger.person_key_type) as person_key_type,
+        coalesce(member_persons.person_key, ledger.person_key) as person_key,
+        coalesce(member_persons.attribute_name, ledger.attribute_name) as attribute_name,
+        member_persons.person_key is not null as is_member,
         ledger.value_json as held_value_json
-    from desired
+    from member_persons
     full outer join ledger
         on
-            desired.person_id = ledger.person_id
-            and desired.attribute_name = ledger.attribute_name
+            member_persons.person_key = ledger.person_key
+            and member_persons.person_key_type = ledger.person_key_type
+            and member_persons.attribute_name = ledger.attribute_name
 ),
 
 decided as (
     select
-        compared.person_id,
+        compared.person_key_type,
+        compared.person_key,
         compared.attribute_name,
         splits.delivery_id,
         case
@@ -78,13 +79,15 @@ decided as (
 
 final as (
     select
-        person_id,
+        person_key_type,
+        person_key,
         attribute_name,
-        value_json,
+        any_value(value_json) as value_json,
         'membership' as source_stream,
-        delivery_id as source_id
+        any_value(delivery_id) as source_id
     from decided
     where value_json is not null
+    group by person_key_type, person_key, attribute_name
 )
 
 select * from final

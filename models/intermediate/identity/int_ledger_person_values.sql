@@ -27,10 +27,13 @@ mapped as not materialized (
         ledger.braze_key,
         ledger.recorded_at,
         case
-            when ledger.braze_key_type = 'external_id'
-                then 'external_id:' || ledger.braze_key
-            else {{ aiq_person_id('null', 'owners.external_id', 'ledger.braze_key') }}
-        end as person_id
+            when ledger.braze_key_type = 'external_id' then 'external_id'
+            else {{ aiq_person_key_type('null', 'owners.external_id') }}
+        end as person_key_type,
+        case
+            when ledger.braze_key_type = 'external_id' then ledger.braze_key
+            else {{ aiq_person_key('null', 'owners.external_id', 'ledger.braze_key') }}
+        end as person_key
     from ledger
     left join owners
         on
@@ -40,17 +43,22 @@ mapped as not materialized (
 
 single_key_values as (
     select
-        mapped.person_id,
+        mapped.person_key_type,
+        mapped.person_key,
         mapped.attribute_name,
         mapped.value_json
     from mapped
-    left join person_keys on mapped.person_id = person_keys.person_id
-    where person_keys.person_id is null
+    left join person_keys
+        on
+            mapped.person_key_type = person_keys.person_key_type
+            and mapped.person_key = person_keys.person_key
+    where person_keys.person_key is null
 ),
 
 several_key_values as (
     select
-        mapped.person_id,
+        mapped.person_key_type,
+        mapped.person_key,
         mapped.attribute_name,
         arg_max(
             mapped.value_json,
@@ -61,8 +69,11 @@ several_key_values as (
             )
         ) as value_json
     from mapped
-    inner join person_keys on mapped.person_id = person_keys.person_id
-    group by mapped.person_id, mapped.attribute_name
+    inner join person_keys
+        on
+            mapped.person_key_type = person_keys.person_key_type
+            and mapped.person_key = person_keys.person_key
+    group by mapped.person_key_type, mapped.person_key, mapped.attribute_name
 ),
 
 final as (

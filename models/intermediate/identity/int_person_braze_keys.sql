@@ -3,7 +3,8 @@
 -- under the braze_id, identified later). Their target is a key the ledger holds under one of
 -- their identifiers (the external_id first, then the lowest braze_id), so exits reach the
 -- profile that got the entry. Every other person has at most one ledger key, its own, and uses
--- it (aiq_person_id): they are not listed, so this stays small however large the ledger grows.
+-- it (aiq_person_key_type, aiq_person_key): they are not listed, so this stays small however
+-- large the ledger grows.
 with
 
 ledger as (
@@ -41,13 +42,13 @@ held_external_ids as (
 
 candidates as (
     select
-        'external_id:' || external_id as person_id,
+        external_id,
         'braze_id' as braze_key_type,
         braze_key
     from linked_braze_keys
     union all
     select
-        'external_id:' || external_id as person_id,
+        external_id,
         'external_id' as braze_key_type,
         external_id as braze_key
     from held_external_ids
@@ -55,13 +56,14 @@ candidates as (
 
 final as (
     select
-        person_id,
+        'external_id' as person_key_type,
+        external_id as person_key,
         braze_key_type,
         braze_key
     from candidates
     qualify
         row_number() over (
-            partition by person_id order by braze_key_type = 'external_id' desc, braze_key
+            partition by external_id order by braze_key_type = 'external_id' desc, braze_key
         ) = 1
 )
 

@@ -1,53 +1,35 @@
 -- Desired membership: the valid member rows of each split's deciding delivery, as identified
--- there (a repeated row stays repeated; the diff takes distinct persons).
--- State kept across builds: a split's rows are replaced only when a newer delivery names it
--- (int_audience_split_changes); splits a delivery does not name keep their members. An empty
--- or retired split keeps no rows. Old deliveries are never read again.
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='append',
-        full_refresh=false,
-        pre_hook=[
-            "{% if is_incremental() %}delete from {{ this }} where attribute_name in
-            (select attribute_name from {{ ref('int_audience_split_changes') }}){% endif %}"
-        ],
-    )
-}}
+-- there (a repeated row stays repeated; the diff takes distinct persons). A split's deciding
+-- delivery changes only when a newer delivery names it (int_audience_splits); splits a delivery
+-- does not name keep their members. An empty or retired split has no rows. A view over the
+-- kept rows (int_membership_rows): nothing is copied.
+{{ config(materialized='view') }}
 
 with
 
-split_changes as (
-    select * from {{ ref('int_audience_split_changes') }}
+kept_rows as (
+    select * from {{ ref('int_membership_rows') }}
 ),
 
-member_rows as (
-    select * from {{ ref('int_membership_rows_pending') }}
-),
-
-deciding_rows as (
-    select
-        member_rows.attribute_name,
-        member_rows.external_id,
-        member_rows.braze_id,
-        member_rows.delivery_id
-    from member_rows
-    inner join split_changes
-        on
-            member_rows.delivery_id = split_changes.delivery_id
-            and member_rows.attribute_name = split_changes.attribute_name
-    where
-        member_rows.identity_problem is null
-        and not split_changes.is_retired
+splits as (
+    select * from {{ ref('int_audience_splits') }}
 ),
 
 final as (
     select
-        attribute_name,
-        external_id,
-        braze_id,
-        delivery_id
-    from deciding_rows
+        splits.attribute_name,
+        kept_rows.external_id,
+        kept_rows.braze_id,
+        kept_rows.delivery_id
+    from kept_rows
+    inner join splits
+        on
+            kept_rows.delivery_id = splits.delivery_id
+            and kept_rows.audience_id = splits.audience_id
+            and kept_rows.split_id = splits.split_id
+    where
+        kept_rows.identity_problem is null
+        and not splits.is_retired
 )
 
 select * from final

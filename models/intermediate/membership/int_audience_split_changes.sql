@@ -60,11 +60,12 @@ previous as (
 new_member_rows as (
     select
         delivery_id,
-        attribute_name,
+        audience_id,
+        split_id,
         count(*) as member_rows
     from member_rows
     where identity_problem is null
-    group by delivery_id, attribute_name
+    group by delivery_id, audience_id, split_id
 ),
 
 final as (
@@ -85,7 +86,8 @@ final as (
     left join new_member_rows
         on
             newest.delivery_id = new_member_rows.delivery_id
-            and newest.attribute_name = new_member_rows.attribute_name
+            and newest.audience_id = new_member_rows.audience_id
+            and newest.split_id = new_member_rows.split_id
     where
         previous.attribute_name is null
         or newest.exported_at > previous.exported_at

@@ -1,6 +1,6 @@
 -- The applied state of every split ever named: the deciding delivery (newest in exported_at
--- order), whether the split is retired, and its member row count. Updated after the members.
--- depends_on: {{ ref('int_audience_members') }}
+-- order), whether the split is retired, and its member row count. Updated once the deliveries
+-- passed every check and guard; int_audience_members reads the kept rows of these deliveries.
 {{
     config(
         materialized='incremental',

@@ -1,15 +1,14 @@
--- The member rows of the pending deliveries, read once per build, one row per row of the files
--- (a repeated row stays repeated: duplicates count for the member_count check, and everything
--- downstream takes distinct persons), with the reason a row is invalid (identity_problem, spec
--- section 1) when it is. Not grouped: at tens of millions of rows a distinct here would cost
--- more than reading the files.
+-- The member rows of the pending deliveries (read from their files into int_membership_rows
+-- in this build), one row per row of the files, with the reason a row is invalid
+-- (identity_problem) when it is. A view: the rows are written once, in the store.
 {%- set pending = aiq_column_values(ref('int_membership_deliveries_pending'), 'delivery_id') %}
+{{ config(materialized='view') }}
 
 with
 
 member_rows as (
-    select * from {{ ref('stg_aiq__membership_rows') }}
-    where {{ aiq_in_list('source_file', aiq_delivery_files('membership', pending)) }}
+    select * from {{ ref('int_membership_rows') }}
+    where {{ aiq_in_list('delivery_id', pending) }}
 ),
 
 final as (
@@ -17,10 +16,10 @@ final as (
         delivery_id,
         audience_id,
         split_id,
-        attribute_name,
+        'AIQ_' || audience_id || '_' || split_id as attribute_name,
         external_id,
         braze_id,
-        {{ aiq_identity_problem('external_id', 'braze_id') }} as identity_problem
+        identity_problem
     from member_rows
 )
 
