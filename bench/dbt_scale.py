@@ -330,7 +330,7 @@ def write_doc(doc: Path, results_file: Path, part: str, result: dict, started: d
         **result,
         "machine": started,
         "load_average_end": " ".join(f"{x:.1f}" for x in os.getloadavg()),
-        "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "80% (default)"),
+        "memory_limit": os.environ.get("AIQ_DBT_MEMORY_LIMIT", "25% (the profile's default)"),
     }
     results_file.write_text(json.dumps(runs, indent=1), encoding="utf-8")
     replace_between_markers(doc, START, END, render(runs))
