@@ -10,6 +10,9 @@ sync/payloads.py; only the rows that fail it are fetched into Python and checked
 marked valid. DuckDB then builds each person's object JSON text (string_agg over the already-JSON
 `value_json`) and each request body, so Python handles one string per request.
 
+The same scratch database holds the run's pending events (`sync_stage.events`, staged by
+sync/warehouse.py), numbered in send order.
+
 Recording is by object number: a group commit inserts the ledger rows of the acknowledged
 object ranges, and the rejected rows of the objects Braze refused, with one INSERT ... SELECT
 each.
@@ -29,11 +32,6 @@ from sync.config import MAX_BODY_BYTES
 from sync.payloads import AttrRow, Item, Rejection
 
 STAGE = "sync_stage"
-# DuckDB checkpoints when the WAL passes 16 MB by default, inside whichever group commit crosses
-# it: ~0.5 us per change of the recorder's CPU while sending. A run's ledger rows (~100 bytes
-# per change) stay in the WAL up to this size and are checkpointed at close (or by the next
-# open after a kill): the same durability, the work moved out of the sending window.
-CHECKPOINT_THRESHOLD = "256MB"
 
 
 @dataclass(slots=True)
@@ -97,12 +95,7 @@ class StagedAttributes:
     def stage(self, rejected: list[Rejection]) -> int:
         """Stage every pending change; append local rejections. Returns the pending count."""
         con = self.con
-        con.execute(f"set checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
-        attached = con.execute(
-            "select count(*) from duckdb_databases() where database_name = $1", [STAGE]
-        ).fetchone()
-        if not attached or not attached[0]:
-            con.execute(f"attach '{self.stage_path}' as {STAGE}")
+        attach_stage(con, self.stage_path)
         con.execute(f"drop table if exists {STAGE}.rows")
         con.execute(f"""
             create table {STAGE}.rows as
@@ -254,12 +247,26 @@ class StagedAttributes:
 
     def drop(self) -> None:
         """Detach the stage and delete its file."""
-        try:
-            self.con.execute(f"detach database if exists {STAGE}")
-        finally:
-            if self.stage_path != ":memory:":
-                for suffix in ("", ".wal"):
-                    Path(self.stage_path + suffix).unlink(missing_ok=True)
+        drop_stage(self.con, self.stage_path)
+
+
+def attach_stage(con: duckdb.DuckDBPyConnection, stage_path: str) -> None:
+    """Attach the run's scratch database as `sync_stage` (once per connection)."""
+    attached = con.execute(
+        "select count(*) from duckdb_databases() where database_name = $1", [STAGE]
+    ).fetchone()
+    if not attached or not attached[0]:
+        con.execute(f"attach '{stage_path}' as {STAGE}")
+
+
+def drop_stage(con: duckdb.DuckDBPyConnection, stage_path: str) -> None:
+    """Detach the scratch database and delete its file."""
+    try:
+        con.execute(f"detach database if exists {STAGE}")
+    finally:
+        if stage_path != ":memory:":
+            for suffix in ("", ".wal"):
+                Path(stage_path + suffix).unlink(missing_ok=True)
 
 
 def merge_ranges(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -382,9 +382,9 @@ class Runner:
             t = time.perf_counter()
             if self.fast:
                 attrs = await loop.run_in_executor(read_pool, self.wh.stage_attributes, rejected)
-                events = await loop.run_in_executor(read_pool, self.wh.count_pending_events)
             else:
-                attrs, events = await loop.run_in_executor(read_pool, self.wh.count_pending)
+                attrs = (await loop.run_in_executor(read_pool, self.wh.count_pending))[0]
+            events = await loop.run_in_executor(read_pool, self.wh.stage_events)
             self.timings["count_s"] = time.perf_counter() - t
             self.total_rows = attrs + events
             async with TrackClient(self.s, RateBudget(

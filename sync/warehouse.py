@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from sync.fastpath import StagedAttributes
+from sync.fastpath import STAGE, StagedAttributes, attach_stage, drop_stage
 from sync.payloads import AttrRow, EventRow, Item, Rejection
 
 CHANGE_TABLES = ("braze_attribute_changes", "braze_event_changes")
@@ -48,6 +48,40 @@ where not exists (select 1 from sync_delivered_events as d where d.event_id = e.
   and not exists (select 1 from sync_rejected_rows as r
                   where r.stream = 'events' and r.event_id = e.event_id)
 """
+
+EVENT_COLUMNS = ("event_id", "braze_key_type", "braze_key", "event_name", "event_time",
+                 "properties_json", "source_id")
+
+# DuckDB checkpoints when the WAL passes 16 MB by default, inside whichever group commit crosses
+# it: ~0.5 us per change of the recorder's CPU while sending. A run's rows (~100 bytes per
+# change) stay in the WAL up to this size and are checkpointed at close (or by the next open
+# after a kill): the same durability, the work moved out of the sending window. What the WAL
+# holds is also held in memory (unlike cached table blocks it cannot be evicted), so the
+# threshold is at most a quarter of the sync's DuckDB memory limit.
+CHECKPOINT_THRESHOLD_BYTES = 256 * 1024 * 1024
+MIN_CHECKPOINT_THRESHOLD_BYTES = 16 * 1024 * 1024
+
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+
+
+def memory_bytes(text: str) -> int | None:
+    """Bytes of a DuckDB memory setting as DuckDB prints it ('953.6 MiB'), else None."""
+    parts = text.strip().lower().replace(" ", "")
+    num = parts.rstrip("abcdefghijklmnopqrstuvwxyz")
+    unit = parts[len(num):] or "b"
+    try:
+        return int(float(num) * _UNITS[unit])
+    except (ValueError, KeyError):
+        return None
+
+
+def checkpoint_threshold(memory_limit_bytes: int | None) -> int:
+    if memory_limit_bytes is None:
+        return CHECKPOINT_THRESHOLD_BYTES
+    return max(MIN_CHECKPOINT_THRESHOLD_BYTES,
+               min(CHECKPOINT_THRESHOLD_BYTES, memory_limit_bytes // 4))
+
 
 RUN_COLUMNS = ("requests", "attribute_changes_sent", "attribute_changes_rejected", "events_sent",
                "events_rejected", "events_outcome_unknown", "data_points", "retries",
@@ -137,15 +171,32 @@ class Warehouse:
         self.con.execute(f"set memory_limit = '{memory_limit}'")
         self.con.execute(f"set threads = {int(threads)}")
         self.con.execute("set preserve_insertion_order = false")
+        if not read_only:
+            limit = self.con.execute("select current_setting('memory_limit')").fetchone()
+            threshold = checkpoint_threshold(memory_bytes(str(limit[0])) if limit else None)
+            self.con.execute(f"set checkpoint_threshold = '{threshold}B'")
         self.staged: StagedAttributes | None = None
+        self._stage_path: str | None = None
+        self._staged_events: int | None = None
 
     def close(self) -> None:
-        if self.staged is not None:
+        if self._stage_path is not None:
             try:
-                self.staged.drop()
+                drop_stage(self.con, self._stage_path)
             except duckdb.Error:
                 pass
         self.con.close()
+
+    def _attach_stage(self) -> str:
+        """The run's scratch database `sync_stage`, attached once (see sync/fastpath.py)."""
+        if self._stage_path is None:
+            stage = ":memory:" if self.path == ":memory:" else f"{self.path}.sync-stage"
+            if stage != ":memory:":
+                for suffix in ("", ".wal"):  # left by a killed run: a scratch file, never state
+                    Path(stage + suffix).unlink(missing_ok=True)
+            attach_stage(self.con, stage)
+            self._stage_path = stage
+        return self._stage_path
 
     # ---- checks ---------------------------------------------------------------------------------
 
@@ -176,12 +227,26 @@ class Warehouse:
 
     def stage_attributes(self, rejected: list[Rejection]) -> int:
         """Stage the pending attribute changes (sync/fastpath.py); returns how many."""
-        stage = ":memory:" if self.path == ":memory:" else f"{self.path}.sync-stage"
-        if stage != ":memory:":
-            for suffix in ("", ".wal"):  # left by a killed run: a scratch file, never state
-                Path(stage + suffix).unlink(missing_ok=True)
-        self.staged = StagedAttributes(self.con, PENDING_ATTRIBUTES, stage)
+        self.staged = StagedAttributes(self.con, PENDING_ATTRIBUTES, self._attach_stage())
         return self.staged.stage(rejected)
+
+    def stage_events(self) -> int:
+        """Stage the pending events in send order, numbered; returns how many.
+
+        Done once, before sending, so that the anti-join against every delivered event and the
+        sort (both able to spill to disk) never share the memory limit with the reads and group
+        commits of the run; iter_pending_events then reads small ranges of numbers.
+        """
+        self._attach_stage()
+        self.con.execute(f"drop table if exists {STAGE}.events")
+        self.con.execute(f"""
+            create table {STAGE}.events as
+            select row_number() over (order by e.event_time, e.event_id) as seq, e.*
+            from ({PENDING_EVENTS}) as e
+            order by seq""")  # stored in send order: range reads prune by min/max
+        row = self.con.execute(f"select count(*) from {STAGE}.events").fetchone()
+        self._staged_events = int(row[0]) if row else 0
+        return self._staged_events
 
     def iter_staged_objects(self, chunk_rows: int) -> Iterator[list[Item]]:
         assert self.staged is not None
@@ -202,6 +267,10 @@ class Warehouse:
             cur.close()
 
     def iter_pending_events(self, chunk_rows: int) -> Iterator[list[EventRow]]:
+        """Pending events in (event_time, event_id) order, `chunk_rows` at a time."""
+        if self._staged_events is not None:
+            yield from self._iter_staged_events(max(1, chunk_rows))
+            return
         cur = self.con.cursor()
         try:
             cur.execute(PENDING_EVENTS + " order by e.event_time, e.event_id")
@@ -210,6 +279,17 @@ class Warehouse:
                 if not rows:
                     return
                 yield [EventRow._make(r) for r in rows]
+        finally:
+            cur.close()
+
+    def _iter_staged_events(self, chunk_rows: int) -> Iterator[list[EventRow]]:
+        cur = self.con.cursor()
+        try:
+            for start in range(1, (self._staged_events or 0) + 1, chunk_rows):
+                cur.execute(f"select {', '.join(EVENT_COLUMNS)} from {STAGE}.events "
+                            f"where seq between $1 and $2 order by seq",
+                            [start, start + chunk_rows - 1])
+                yield [EventRow._make(r) for r in cur.fetchall()]
         finally:
             cur.close()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +17,8 @@ from sync import payloads
 from sync.fastpath import StagedBatch, merge_ranges
 from sync.http11 import ConnectFailed, Http11Client, NoResponse
 from sync.payloads import Rejection
-from sync.warehouse import Warehouse
-from tests.sync.helpers import add_attributes
+from sync.warehouse import Warehouse, checkpoint_threshold, memory_bytes
+from tests.sync.helpers import add_attributes, add_events
 
 AWKWARD = [
     ("external_id", "plain", "AIQ_1_1", "true"),
@@ -79,6 +80,40 @@ def test_staged_objects_and_rejections_match_the_row_path(warehouse: Path):
         assert flat + _objects(items) == old
     finally:
         wh.close()
+
+
+def test_staged_events_match_the_direct_query_in_order(warehouse: Path):
+    base = datetime(2026, 11, 1)
+    # Times out of insertion order and ties broken by event_id; one already delivered.
+    rows = [(f"e{i:03d}", "external_id", f"u{i % 7}", "purchase",
+             base + timedelta(minutes=(i * 37) % 50), '{"n":' + str(i) + "}") for i in range(120)]
+    add_events(warehouse, rows)
+    wh = Warehouse(str(warehouse), threads=1)
+    try:
+        wh.con.execute("insert into sync_delivered_events values ('e005', 'external_id', 'u5', "
+                       "'purchase', null, 'acknowledged', 'r0', null)")
+        direct = [r for chunk in wh.iter_pending_events(1000) for r in chunk]
+        assert len(direct) == 119 and all(r.event_id != "e005" for r in direct)
+        assert direct == sorted(direct, key=lambda r: (r.event_time, r.event_id))
+        assert wh.stage_events() == 119
+        staged = [r for chunk in wh.iter_pending_events(11) for r in chunk]
+        assert staged == direct
+        stage = Path(f"{warehouse}.sync-stage")
+        assert stage.exists()
+    finally:
+        wh.close()
+    assert not stage.exists()  # the scratch file goes with the connection
+
+
+def test_checkpoint_threshold_is_a_quarter_of_the_memory_limit_at_most():
+    assert memory_bytes("953.6 MiB") == int(953.6 * 1024**2)
+    assert memory_bytes("1.0 GiB") == 1024**3
+    assert memory_bytes("64MB") == 64 * 1000**2
+    assert memory_bytes("lots") is None
+    assert checkpoint_threshold(memory_bytes("8 GiB")) == 256 * 1024**2
+    assert checkpoint_threshold(memory_bytes("256 MiB")) == 64 * 1024**2
+    assert checkpoint_threshold(memory_bytes("32 MiB")) == 16 * 1024**2
+    assert checkpoint_threshold(None) == 256 * 1024**2
 
 
 def test_merge_ranges():
