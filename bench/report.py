@@ -197,6 +197,12 @@ def _times(value: Any, base: Any) -> str:
     return f"{value / base:,.1f}x"
 
 
+def _emulator_mb(cycle: dict[str, Any]) -> float | None:
+    """The emulator's largest proportional set size over the size's stages (all processes)."""
+    seen = [m["pss_mb"] for m in cycle.get("emulator_memory", []) if "pss_mb" in m]
+    return max(seen) if seen else None
+
+
 def _growth_table(cycles: list[dict[str, Any]]) -> str:
     rows: list[list[Any]] = []
     first: dict[str, float] = {}
@@ -208,7 +214,8 @@ def _growth_table(cycles: list[dict[str, Any]]) -> str:
         )
         if not dbt or not sync:
             rows.append(
-                [f"{c['scale']}x", c["spec"]["people"], data, "failed", "", "", "", "", "", "", ""]
+                [f"{c['scale']}x", c["spec"]["people"], data, "failed", "", "", "", "", "", "",
+                 "", ""]
             )
             continue
         secs = dbt["seconds"] + sync["seconds"]
@@ -224,6 +231,7 @@ def _growth_table(cycles: list[dict[str, Any]]) -> str:
                 dbt["peak_rss_mb"],
                 sync["seconds"],
                 sync["peak_rss_mb"],
+                _emulator_mb(c),
                 sync.get("requests"),
                 sync.get("data_points"),
                 f"{data / first['data']:.2f}x",
@@ -239,6 +247,7 @@ def _growth_table(cycles: list[dict[str, Any]]) -> str:
             "dbt MB",
             "sync s",
             "sync MB",
+            "emulator MB",
             "requests",
             "data points",
             "data growth",
@@ -312,7 +321,12 @@ def render(results: dict[str, Any]) -> str:
             "request bodies (75 objects each) and the emulator counts what they cost.\n\n"
             + _alternatives_table(first, results["alternatives"])
         )
-    parts.append("#### Growth: the daily cycle at each size\n\n" + _growth_table(cycles))
+    parts.append(
+        "#### Growth: the daily cycle at each size\n\n"
+        "emulator MB: the stand-in Braze's largest proportional set size over the size's runs "
+        "(every profile in memory); it is not the tool's cost, but it bounds what fits here.\n\n"
+        + _growth_table(cycles)
+    )
     parts.append("#### Nothing new: the fixed cost of a run\n\n" + _idle_table(cycles))
     parts.append(
         "#### The first load (day 0 into an empty warehouse) at each size\n\n"

@@ -362,6 +362,24 @@ def run_alternatives(plan: Plan, spec: ExtractSpec, work: Path) -> dict[str, Any
     return out
 
 
+def free_work_dir(work: Path) -> float:
+    """Delete a measured size's data (landing dir, warehouses, dbt target), keep its logs.
+
+    The sizes add up (1x-4x: over 40 GB), and 8x needs the room. Returns the GB freed.
+    """
+    freed = 0
+    for child in work.iterdir() if work.exists() else []:
+        if child.name == "logs":
+            continue
+        files = [child] if child.is_file() else [f for f in child.rglob("*") if f.is_file()]
+        freed += sum(f.stat().st_size for f in files if not f.is_symlink())
+        if child.is_dir():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+    return round(freed / 1e9, 1)
+
+
 def machine_info(command: str) -> dict[str, Any]:
     import platform
     from importlib import metadata
@@ -418,6 +436,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep the sizes already finished in <out>/results-<mode>.json (same base size) "
         "and run only the others: the full run can be done in parts",
+    )
+    p.add_argument(
+        "--keep-work",
+        action="store_true",
+        help="keep each size's landing dir and warehouse (by default only its logs are kept once "
+        "it is measured; a size that failed keeps everything)",
     )
     p.add_argument(
         "--render",
@@ -494,6 +518,10 @@ def main(argv: list[str] | None = None) -> int:
         if k == plan.scales[0] and not cycle.get("failed"):
             print("[bench] alternatives on the same day-1 data", flush=True)
             results["alternatives"] = run_alternatives(plan, spec, work_root / f"x{k}")
+        if not args.keep_work and not cycle.get("failed"):
+            cycle["work_freed_gb"] = free_work_dir(work_root / f"x{k}")
+            print(f"[bench]   deleted its data ({cycle['work_freed_gb']} GB), kept its logs",
+                  flush=True)
         results["total_seconds"] = round(time.perf_counter() - started, 1)
         # Saved after every size, so that a run stopped midway keeps (and --resume reuses) it.
         result_path.write_text(json.dumps(results, indent=2, default=str), encoding="utf-8")

@@ -205,6 +205,11 @@ def test_report_rewrites_only_its_own_section(tmp_path: Path) -> None:
                     for s in ("initial", "daily", "nothing_new")
                     for t in ("dbt build", "sync")
                 ],
+                "emulator_memory": [
+                    {"after": "start", "pss_mb": 25.0},
+                    {"after": "daily: sync", "pss_mb": 700.0 * k},
+                    {"after": "nothing_new: sync", "pss_mb": 650.0 * k},
+                ],
             }
             for k in (1, 2)
         ],
@@ -213,6 +218,7 @@ def test_report_rewrites_only_its_own_section(tmp_path: Path) -> None:
     text = doc.read_text()
     assert "old" not in text and "## Emulator throughput\n\nkept" in text
     assert "| 2x | 2,000 | 230 |" in text and "20 requests/s" in text
+    assert "emulator MB" in text and "| 100.0 | 1,400.0 | 40 |" in text  # sync MB, emulator
     report.write_section(doc, "full", "full tables")
     assert text in doc.read_text() and "<!-- bench:full:start -->\nfull tables" in doc.read_text()
 
@@ -282,6 +288,10 @@ def test_bench_run_saves_each_size_and_resume_keeps_finished_ones(
 
     def fake_cycle(plan, spec, scale, work):  # noqa: ANN001, ANN202
         ran.append(scale)
+        for name in ("logs/daily-sync.log", "landing/membership/d1/part-0.csv"):
+            (work / name).parent.mkdir(parents=True, exist_ok=True)
+            (work / name).write_text("x" * 1000)
+        (work / "warehouse.duckdb").write_bytes(b"\0" * 5000)
         if scale == 4 and ran.count(4) == 1:
             return {"scale": scale, "spec": {}, "stages": [], "failed": "stopped on purpose"}
         return {"scale": scale, "spec": {}, "stages": [], "marker": f"run{len(ran)}"}
@@ -295,6 +305,15 @@ def test_bench_run_saves_each_size_and_resume_keeps_finished_ones(
     saved = json.loads((out / "results-quick.json").read_text(encoding="utf-8"))
     assert [c["scale"] for c in saved["cycles"]] == [1, 2, 4]
     assert ran == [1, 2, 4]
+    work = out / "work-quick"
+    # A measured size keeps only its logs (the sizes add up to more than the disk); a failed
+    # one keeps everything, to be looked at.
+    for k in (1, 2):
+        assert sorted(p.name for p in (work / f"x{k}").iterdir()) == ["logs"]
+        assert (work / f"x{k}" / "logs" / "daily-sync.log").exists()
+    assert saved["cycles"][0]["work_freed_gb"] == round(6000 / 1e9, 1)
+    assert sorted(p.name for p in (work / "x4").iterdir()) == ["landing", "logs",
+                                                             "warehouse.duckdb"]
 
     assert run.main([*common, "--scales", "1", "2", "4", "--resume"]) == 0
     assert ran == [1, 2, 4, 4]  # only the size that had not finished ran again
@@ -302,9 +321,10 @@ def test_bench_run_saves_each_size_and_resume_keeps_finished_ones(
     assert [c.get("marker") for c in resumed["cycles"]] == ["run1", "run2", "run4"]
     assert resumed["alternatives"]["from"] == "first"
     assert len(resumed["resumed_from"]) == 1
-    # Without --resume everything runs again.
-    assert run.main([*common, "--scales", "1"]) == 0
+    # Without --resume everything runs again; --keep-work keeps the data.
+    assert run.main([*common, "--scales", "1", "--keep-work"]) == 0
     assert ran[-1] == 1
+    assert (work / "x1" / "warehouse.duckdb").exists()
 
 
 def test_emulator_memory_counts_every_process_and_profile() -> None:
