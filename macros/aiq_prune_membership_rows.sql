@@ -7,9 +7,10 @@
 -#}
 {% macro aiq_prune_membership_rows() -%}
     {%- set splits = aiq_state_relation('int_audience_splits') -%}
-    {%- if aiq_is_appending() and splits is none -%}
+    {%- set appending = aiq_is_appending() -%}
+    {%- if appending and splits is none -%}
         delete from {{ this }}
-    {%- elif aiq_is_appending() -%}
+    {%- elif appending -%}
         delete from {{ this }} as kept
         where
             kept.identity_problem is not null

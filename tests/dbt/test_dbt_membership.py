@@ -142,3 +142,27 @@ def test_membership_lifecycle(warehouse: Warehouse) -> None:
     assert warehouse.query("select count(*) from sync_attribute_ledger") == [(ledger_rows,)]
     assert warehouse.query("select count(*) from int_audience_members") == [(members,)]
     assert warehouse.attribute_changes() == set()
+
+
+def test_two_values_for_one_profile_fail_the_build_naming_it(warehouse: Warehouse) -> None:
+    """braze_attribute_changes groups repeated changes; different values for one profile and
+    attribute (impossible from valid input) fail the build instead of sending either."""
+    write_membership_delivery(
+        warehouse.landing,
+        "d1",
+        "2026-11-20T12:00:00Z",
+        [("1042", "1", "u1", None), ("1042", "1", "u2", None)],
+    )
+    warehouse.build_ok()
+    before = warehouse.attribute_changes()
+    assert {(c[1], c[3]) for c in before} == {("u1", "true"), ("u2", "true")}
+    warehouse.hold("external_id", "u3", "AIQ_1042_1", "true")  # u3 left the split: false
+    # An identity bug stands in: u3's updates routed to u1's profile, which enters (true).
+    warehouse.execute(
+        "insert into int_person_braze_keys by name select 'external_id' as person_key_type, "
+        "'u3' as person_key, 'external_id' as braze_key_type, 'u1' as braze_key"
+    )
+    failed = warehouse.build("--select", "braze_attribute_changes")
+    assert not failed.ok
+    assert "conflicting values for external_id u1, attribute AIQ_1042_1" in failed.output
+    assert warehouse.attribute_changes() == before  # the table the sync reads is unchanged
