@@ -37,10 +37,10 @@ member_persons as (
             and members.braze_id = owners.braze_id
 ),
 
--- Member rows are not made distinct (at tens of millions of rows that costs as much as the
--- join): a person listed twice matches the same ledger row twice and gives the same change twice
--- (it depends only on the person and split). braze_attribute_changes groups them, in the one
--- aggregate over all the changes.
+-- Member rows are not made distinct before the join (at tens of millions of rows that costs as
+-- much as the join): a person listed twice matches the same ledger row twice, and the repeated
+-- changes this gives (the same value: it depends only on the person and split) are grouped at
+-- the end, where only the changes are left.
 compared as (
     select
         coalesce(member_persons.person_key_type, ledger.person_key_type) as person_key_type,
@@ -82,11 +82,12 @@ final as (
         person_key_type,
         person_key,
         attribute_name,
-        value_json,
+        any_value(value_json) as value_json,
         'membership' as source_stream,
-        delivery_id as source_id
+        any_value(delivery_id) as source_id
     from decided
     where value_json is not null
+    group by person_key_type, person_key, attribute_name
 )
 
 select * from final
