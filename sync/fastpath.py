@@ -84,18 +84,16 @@ def _json_text(col: str) -> str:
 class StagedAttributes:
     """The attribute side of one run: stage, validate, read objects, record by object."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, pending_sql: str,
-                 stage_path: str = ":memory:") -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, pending_sql: str) -> None:
+        """`con` has the scratch database attached as `sync_stage` (attach_stage)."""
         self.con = con
         self.pending_sql = pending_sql
-        self.stage_path = stage_path
         self.max_obj = 0
         self.in_ledger = True  # whether any staged row replaces a ledger row (set by stage)
 
     def stage(self, rejected: list[Rejection]) -> int:
         """Stage every pending change; append local rejections. Returns the pending count."""
         con = self.con
-        attach_stage(con, self.stage_path)
         con.execute(f"drop table if exists {STAGE}.rows")
         con.execute(f"""
             create table {STAGE}.rows as
@@ -244,10 +242,6 @@ class StagedAttributes:
                             where r.ok""",
                         [[o for o, _ in rejected], [r for _, r in rejected], run_id, now])
         return marks
-
-    def drop(self) -> None:
-        """Detach the stage and delete its file."""
-        drop_stage(self.con, self.stage_path)
 
 
 def attach_stage(con: duckdb.DuckDBPyConnection, stage_path: str) -> None:

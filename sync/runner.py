@@ -383,7 +383,7 @@ class Runner:
             if self.fast:
                 attrs = await loop.run_in_executor(read_pool, self.wh.stage_attributes, rejected)
             else:
-                attrs = (await loop.run_in_executor(read_pool, self.wh.count_pending))[0]
+                attrs = await loop.run_in_executor(read_pool, self.wh.count_pending_attributes)
             events = await loop.run_in_executor(read_pool, self.wh.stage_events)
             self.timings["count_s"] = time.perf_counter() - t
             self.total_rows = attrs + events

@@ -49,9 +49,6 @@ where not exists (select 1 from sync_delivered_events as d where d.event_id = e.
                   where r.stream = 'events' and r.event_id = e.event_id)
 """
 
-EVENT_COLUMNS = ("event_id", "braze_key_type", "braze_key", "event_name", "event_time",
-                 "properties_json", "source_id")
-
 # DuckDB checkpoints when the WAL passes 16 MB by default, inside whichever group commit crosses
 # it: ~0.5 us per change of the recorder's CPU while sending. A run's rows (~100 bytes per
 # change) stay in the WAL up to this size and are checkpointed at close (or by the next open
@@ -217,17 +214,17 @@ class Warehouse:
     # ---- reading --------------------------------------------------------------------------------
 
     def count_pending(self) -> tuple[int, int]:
-        attrs = self.con.execute(f"select count(*) from ({PENDING_ATTRIBUTES})").fetchone()
         events = self.con.execute(f"select count(*) from ({PENDING_EVENTS})").fetchone()
-        return int(attrs[0] if attrs else 0), int(events[0] if events else 0)
+        return self.count_pending_attributes(), int(events[0] if events else 0)
 
-    def count_pending_events(self) -> int:
-        row = self.con.execute(f"select count(*) from ({PENDING_EVENTS})").fetchone()
+    def count_pending_attributes(self) -> int:
+        row = self.con.execute(f"select count(*) from ({PENDING_ATTRIBUTES})").fetchone()
         return int(row[0]) if row else 0
 
     def stage_attributes(self, rejected: list[Rejection]) -> int:
         """Stage the pending attribute changes (sync/fastpath.py); returns how many."""
-        self.staged = StagedAttributes(self.con, PENDING_ATTRIBUTES, self._attach_stage())
+        self._attach_stage()
+        self.staged = StagedAttributes(self.con, PENDING_ATTRIBUTES)
         return self.staged.stage(rejected)
 
     def stage_events(self) -> int:
@@ -286,7 +283,7 @@ class Warehouse:
         cur = self.con.cursor()
         try:
             for start in range(1, (self._staged_events or 0) + 1, chunk_rows):
-                cur.execute(f"select {', '.join(EVENT_COLUMNS)} from {STAGE}.events "
+                cur.execute(f"select {', '.join(EventRow._fields)} from {STAGE}.events "
                             f"where seq between $1 and $2 order by seq",
                             [start, start + chunk_rows - 1])
                 yield [EventRow._make(r) for r in cur.fetchall()]
