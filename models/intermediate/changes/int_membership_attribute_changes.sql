@@ -61,7 +61,6 @@ decided as (
         compared.person_key_type,
         compared.person_key,
         compared.attribute_name,
-        splits.delivery_id,
         case
             {%- if retired_value == 'null' %}
                 when splits.is_retired and compared.held_value_json != 'null' then 'null'
@@ -77,17 +76,30 @@ decided as (
     inner join splits on compared.attribute_name = splits.attribute_name
 ),
 
-final as (
+-- Only the key and the value go through the group-by; the deciding delivery depends on the split
+-- alone and is attached after it (carrying it through the aggregate of tens of millions of rows
+-- made it nearly twice as slow).
+changes as (
     select
         person_key_type,
         person_key,
         attribute_name,
-        any_value(value_json) as value_json,
-        'membership' as source_stream,
-        any_value(delivery_id) as source_id
+        any_value(value_json) as value_json
     from decided
     where value_json is not null
     group by person_key_type, person_key, attribute_name
+),
+
+final as (
+    select
+        changes.person_key_type,
+        changes.person_key,
+        changes.attribute_name,
+        changes.value_json,
+        'membership' as source_stream,
+        splits.delivery_id as source_id
+    from changes
+    inner join splits on changes.attribute_name = splits.attribute_name
 )
 
 select * from final
