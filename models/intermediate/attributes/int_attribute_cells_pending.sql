@@ -23,20 +23,33 @@ valid_rows as (
     where attribute_rows.identity_problem is null
 ),
 
+-- Each row's JSON object is parsed once, into its (name, value) entries, which are matched to
+-- the manifest's attributes by name (a lookup per attribute parsed the object once per
+-- attribute: four times the time at five attributes).
+row_entries as (
+    select
+        delivery_id,
+        external_id,
+        braze_id,
+        source_file,
+        unnest(map_entries(cast(values_json as map (varchar, json)))) as entry
+    from valid_rows
+),
+
 cells as (
     select
-        valid_rows.delivery_id,
-        valid_rows.external_id,
-        valid_rows.braze_id,
-        valid_rows.source_file,
+        row_entries.delivery_id,
+        row_entries.external_id,
+        row_entries.braze_id,
+        row_entries.source_file,
         manifest_attributes.attribute_name,
         manifest_attributes.attribute_type,
-        json_extract_string(
-            cast(valid_rows.values_json as map (varchar, json))[manifest_attributes.attribute_name],
-            '$'
-        ) as value_text
-    from valid_rows
-    inner join manifest_attributes on valid_rows.delivery_id = manifest_attributes.delivery_id
+        json_extract_string(struct_extract(row_entries.entry, 'value'), '$') as value_text
+    from row_entries
+    inner join manifest_attributes
+        on
+            row_entries.delivery_id = manifest_attributes.delivery_id
+            and struct_extract(row_entries.entry, 'key') = manifest_attributes.attribute_name
 ),
 
 typed as (
