@@ -2,6 +2,12 @@
 -- against what the ledger holds. A new or different value is sent; a person with no value now
 -- (absent, or an empty cell) gets null only when the ledger holds a non-null value; a value
 -- rejected for its type changes nothing. Attributes never listed by a delivery are left alone.
+-- A table, not a view like the membership changes: braze_attribute_changes, reading both as
+-- views, ran both diffs against the ledger at once, and at 4 million people the two hash joins
+-- did not fit the 25% memory limit together (docs/benchmarks.md). Built apart, each does; the
+-- custom attribute changes are few rows beside the membership changes of a first delivery.
+{{ config(materialized='table') }}
+
 with
 
 attribute_values as (
