@@ -3,8 +3,8 @@
 -- (absent, or an empty cell) gets null only when the ledger holds a non-null value; a value
 -- rejected for its type changes nothing. Attributes never listed by a delivery are left alone.
 -- A table, not a view like the membership changes: braze_attribute_changes, reading both as
--- views, ran both diffs against the ledger at once, and at 4 million people the two hash joins
--- did not fit the 25% memory limit together (docs/benchmarks.md). Built apart, each does; the
+-- views, ran both diffs against the ledger in one query, and at 4 million people that query
+-- ran out of the 25% memory limit (docs/benchmarks.md). Built apart, each fits; the
 -- custom attribute changes are few rows beside the membership changes of a first delivery.
 {{ config(materialized='table') }}
 
