@@ -1,6 +1,7 @@
 """The ledger's uniqueness test checks only the keys written by sync runs it has not checked
-yet (data-tests/generic/unique_combination.sql, model int_ledger_checked_runs), and still
-catches every duplicate a sync run could write."""
+yet (data-tests/generic/unique_combination.sql, model int_ledger_checked_runs) when those are
+fewer than half the rows, every row otherwise, and either way catches every duplicate a sync run
+could write."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ def checked_runs(warehouse: Warehouse) -> set[str]:
     return {r[0] for r in warehouse.query("select run_id from int_ledger_checked_runs")}
 
 
+def checked_rows(warehouse: Warehouse) -> str:
+    """Which rows the last build's ledger test checked, read from the SQL dbt ran."""
+    (sql,) = (warehouse.root / "target" / "run").rglob("unique_combination_sync_attrib*.sql")
+    return "new runs' keys" if "new_keys as" in sql.read_text(encoding="utf-8") else "all"
+
+
 def test_ledger_duplicates_written_by_a_new_run_fail_the_build(warehouse: Warehouse) -> None:
     write_membership_delivery(
         warehouse.landing,
@@ -24,8 +31,10 @@ def test_ledger_duplicates_written_by_a_new_run_fail_the_build(warehouse: Wareho
     )
     warehouse.build_ok()
     assert checked_runs(warehouse) == set()  # an empty ledger: every row checked
+    assert checked_rows(warehouse) == "all"
     warehouse.record_sync()
-    warehouse.build_ok()  # the first check of a full ledger groups every row
+    warehouse.build_ok()  # the first check of a full ledger sorts every row's hash
+    assert checked_rows(warehouse) == "all"
     first = checked_runs(warehouse)
     assert len(first) == 1
 
@@ -35,10 +44,11 @@ def test_ledger_duplicates_written_by_a_new_run_fail_the_build(warehouse: Wareho
     failed = warehouse.build()
     assert not failed.ok
     assert TEST_NAME in failed.output
+    assert checked_rows(warehouse) == "new runs' keys"  # 1 of 3 rows not checked yet
     assert checked_runs(warehouse) == first
 
     # Two rows of one key, both written by runs not checked yet, are caught too; a row without
-    # a run id is always checked.
+    # a run id is always checked. Half the rows are new now: every row is checked.
     warehouse.execute("delete from sync_attribute_ledger where run_id = 'seed'")
     warehouse.execute(
         "insert into sync_attribute_ledger values "
@@ -46,6 +56,7 @@ def test_ledger_duplicates_written_by_a_new_run_fail_the_build(warehouse: Wareho
         "('external_id', 'u9', 'AIQ_1042_1', 'false', 'membership', null, now())"
     )
     assert not warehouse.build().ok
+    assert checked_rows(warehouse) == "all"
 
     # Without the duplicates the ledger passes, and the new run is checked from now on.
     warehouse.execute("delete from sync_attribute_ledger where braze_key = 'u9'")
@@ -60,4 +71,5 @@ def test_ledger_duplicates_written_by_a_new_run_fail_the_build(warehouse: Wareho
     warehouse.build_ok()
     warehouse.record_sync()  # u3 enters, written by a second run
     warehouse.build_ok()
+    assert checked_rows(warehouse) == "new runs' keys"
     assert len(checked_runs(warehouse)) == 2
