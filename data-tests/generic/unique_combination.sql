@@ -24,11 +24,14 @@
         database=model.database, schema=model.schema, identifier=checked_model
     ) -%}
     {%- if relation is not none -%}
+        {%- set unchecked_row -%}
+            {{ run_column }} is null
+            or {{ run_column }} not in (select checked_runs.{{ run_column }} from {{ relation }} as checked_runs)
+        {%- endset -%}
         {#- checked runs, rows of the other runs, all rows -#}
         {%- set counts = run_query(
             "select (select count(*) from " ~ relation ~ "), count(*) filter (where "
-            ~ run_column ~ " is null or " ~ run_column ~ " not in (select " ~ run_column
-            ~ " from " ~ relation ~ ")), count(*) from " ~ model
+            ~ unchecked_row ~ "), count(*) from " ~ model
         ).rows[0] -%}
         {%- if counts[0] > 0 and counts[1] * 2 < counts[2] -%}
             {%- set checked = relation -%}
@@ -43,9 +46,7 @@ with
 new_keys as (
     select distinct {{ columns | join(', ') }}
     from {{ model }}
-    where
-        {{ run_column }} is null
-        or {{ run_column }} not in (select checked_runs.{{ run_column }} from {{ checked }} as checked_runs)
+    where {{ unchecked_row }}
 ),
 
 candidates as (
